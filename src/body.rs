@@ -1,0 +1,183 @@
+//! Request bodies: read within the size limit, then parsed once into typed requests.
+
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::web::{BytesMut, Payload};
+use actix_web::HttpRequest;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::ApiError;
+use crate::key::Key;
+use crate::storage::codec::json_to_msgpack;
+use crate::storage::EncodedValue;
+
+/// A parsed `POST /kv` body.
+#[derive(Debug)]
+pub struct CreateRequest {
+    /// The new record's key.
+    pub key: Key,
+    /// The new record's value, encoded for storage.
+    pub value: EncodedValue,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a JSON object with \"key\" and \"value\"")]
+struct CreateBody<'a> {
+    key: String,
+    #[serde(borrow)]
+    value: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a JSON object with \"value\"")]
+struct UpdateBody<'a> {
+    #[serde(borrow)]
+    value: &'a RawValue,
+}
+
+/// Reads the whole body, refusing it as soon as it is over `limit` bytes.
+pub async fn read_limited(
+    req: &HttpRequest,
+    mut payload: Payload,
+    limit: usize,
+) -> Result<BytesMut, ApiError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::InvalidBody(format!("could not read the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parses a `POST /kv` body: `{"key": "...", "value": {...}}`.
+pub fn parse_create(body: &[u8], max_key_bytes: usize) -> Result<CreateRequest, ApiError> {
+    let parsed: CreateBody<'_> = parse_json(body)?;
+    let key =
+        Key::parse(parsed.key, max_key_bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    let value = encode_object(parsed.value)?;
+    Ok(CreateRequest { key, value })
+}
+
+/// Parses a `PUT /kv/{key}` body: `{"value": {...}}`.
+pub fn parse_update(body: &[u8]) -> Result<EncodedValue, ApiError> {
+    let parsed: UpdateBody<'_> = parse_json(body)?;
+    encode_object(parsed.value)
+}
+
+fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::InvalidBody("request body is empty".into()));
+    }
+    // serde would also accept a struct written as an array.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::InvalidBody(
+            "request body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::InvalidBody(e.to_string()))
+}
+
+/// The schema stores a map, so only a JSON object is a value.
+fn encode_object(value: &RawValue) -> Result<EncodedValue, ApiError> {
+    if !value.get().starts_with('{') {
+        return Err(ApiError::InvalidBody("value must be a JSON object".into()));
+    }
+    json_to_msgpack(value).map_err(|e| ApiError::InvalidBody(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create_detail(body: &[u8]) -> String {
+        match parse_create(body, 8) {
+            Err(ApiError::InvalidBody(detail)) => detail,
+            other => panic!("expected an invalid body, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_create_body_parses() {
+        let request = parse_create(br#"{"key":"k","value":{"a":1},"extra":true}"#, 8).unwrap();
+        assert_eq!(request.key.as_str(), "k");
+        assert_eq!(request.value.as_bytes(), [0x81, 0xa1, b'a', 0x01]);
+    }
+
+    #[test]
+    fn invalid_create_bodies_say_what_is_wrong() {
+        assert_eq!(create_detail(b""), "request body is empty");
+        assert_eq!(create_detail(b"  \n"), "request body is empty");
+        assert!(create_detail(b"{\"key\":").contains("EOF"));
+        assert_eq!(
+            create_detail(b"not json"),
+            "request body must be a JSON object"
+        );
+        assert!(create_detail(b"{not json}").contains("key must be a string"));
+        assert_eq!(create_detail(b"[1]"), "request body must be a JSON object");
+        assert_eq!(
+            create_detail(br#"["k",{}]"#),
+            "request body must be a JSON object"
+        );
+        assert_eq!(
+            create_detail(b"\"k\""),
+            "request body must be a JSON object"
+        );
+        assert!(create_detail(br#"{"value":{}}"#).contains("missing field `key`"));
+        assert!(create_detail(br#"{"key":"k"}"#).contains("missing field `value`"));
+        assert!(create_detail(br#"{"key":5,"value":{}}"#).contains("expected a string"));
+        assert_eq!(
+            create_detail(br#"{"key":"","value":{}}"#),
+            "key must not be empty"
+        );
+        assert_eq!(
+            create_detail(br#"{"key":"123456789","value":{}}"#),
+            "key is longer than 8 bytes"
+        );
+        assert_eq!(
+            create_detail(br#"{"key":"k","value":[1]}"#),
+            "value must be a JSON object"
+        );
+        assert_eq!(
+            create_detail(br#"{"key":"k","value":null}"#),
+            "value must be a JSON object"
+        );
+        assert!(create_detail(b"{\"key\":\"\xff\",\"value\":{}}").contains("invalid unicode"));
+        assert!(create_detail(br#"{"key":"k","value":{}} trailing"#).contains("trailing"));
+    }
+
+    #[test]
+    fn absurd_nesting_is_refused_not_overflowed() {
+        let deep = format!(
+            r#"{{"key":"k","value":{{"a":{}{}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(create_detail(deep.as_bytes()).contains("recursion limit"));
+    }
+
+    #[test]
+    fn an_update_body_needs_an_object_value() {
+        assert!(parse_update(br#"{"value":{"a":[]}}"#).is_ok());
+        assert!(matches!(
+            parse_update(br#"{"value":"x"}"#),
+            Err(ApiError::InvalidBody(_))
+        ));
+        assert!(matches!(
+            parse_update(br#"{}"#),
+            Err(ApiError::InvalidBody(_))
+        ));
+    }
+}

@@ -1,0 +1,228 @@
+//! `ApiError`: the one place where failures become HTTP statuses and JSON bodies.
+
+use actix_web::http::header::{ContentType, ALLOW, RETRY_AFTER};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::key::KeyError;
+use crate::storage::StorageError;
+
+/// Seconds a client is asked to wait after a 503.
+const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 1;
+
+/// Every way a request can fail, each with one status and one body shape.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The POST/PUT body is not what the API accepts.
+    #[error("invalid request body")]
+    InvalidBody(String),
+    /// The key in the path is not acceptable.
+    #[error("invalid key")]
+    InvalidKey(#[source] KeyError),
+    /// No record has this key.
+    #[error("key not found")]
+    KeyNotFound,
+    /// A create found the key already taken.
+    #[error("key already exists")]
+    KeyExists,
+    /// The body is over `limits.max_body_bytes`, or the record over Tarantool's tuple limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// The client is over its rate limit.
+    #[error("too many requests")]
+    TooManyRequests,
+    /// Tarantool is out of memory for data.
+    #[error("insufficient storage")]
+    InsufficientStorage(#[source] StorageError),
+    /// Tarantool is unreachable, too slow, or failed the call.
+    #[error("storage unavailable")]
+    StorageUnavailable(#[source] StorageError),
+    /// No route matches the path.
+    #[error("not found")]
+    NotFound,
+    /// The path exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed {
+        /// The methods the path does accept, for the `Allow` header.
+        allow: &'static str,
+    },
+}
+
+impl ApiError {
+    /// The `detail` field of the body, where there is one worth showing.
+    fn detail(&self) -> Option<String> {
+        match self {
+            ApiError::InvalidBody(detail) => Some(detail.clone()),
+            ApiError::InvalidKey(err) => Some(err.to_string()),
+            _ => None,
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::TooLarge => ApiError::PayloadTooLarge,
+            StorageError::NoSpace => ApiError::InsufficientStorage(err),
+            StorageError::InvalidArgument(detail) => ApiError::InvalidBody(detail),
+            other => ApiError::StorageUnavailable(other),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidBody(_) | ApiError::InvalidKey(_) => StatusCode::BAD_REQUEST,
+            ApiError::KeyNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::KeyExists => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            ApiError::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            log::error!("{}", error_chain(self));
+        } else {
+            log::debug!("{}: {}", status.as_u16(), error_chain(self));
+        }
+        let body = match self.detail() {
+            Some(detail) => json!({ "error": self.to_string(), "detail": detail }),
+            None => json!({ "error": self.to_string() }),
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header(ContentType::json());
+        match self {
+            ApiError::StorageUnavailable(_) | ApiError::InsufficientStorage(_) => {
+                response.insert_header((RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((ALLOW, *allow));
+            }
+            _ => {}
+        }
+        response.body(body.to_string())
+    }
+}
+
+/// The error and all its causes on one line, for the log.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+    use std::time::Duration;
+
+    fn body_of(err: &ApiError) -> serde_json::Value {
+        let bytes = err.error_response().into_body().try_into_bytes().unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn every_error_has_its_status_and_body() {
+        let cases = [
+            (
+                ApiError::InvalidBody("x".into()),
+                400,
+                json!({"error": "invalid request body", "detail": "x"}),
+            ),
+            (
+                ApiError::InvalidKey(KeyError::Empty),
+                400,
+                json!({"error": "invalid key", "detail": "key must not be empty"}),
+            ),
+            (
+                ApiError::KeyNotFound,
+                404,
+                json!({"error": "key not found"}),
+            ),
+            (
+                ApiError::KeyExists,
+                409,
+                json!({"error": "key already exists"}),
+            ),
+            (
+                ApiError::PayloadTooLarge,
+                413,
+                json!({"error": "payload too large"}),
+            ),
+            (
+                ApiError::TooManyRequests,
+                429,
+                json!({"error": "too many requests"}),
+            ),
+            (
+                ApiError::InsufficientStorage(StorageError::NoSpace),
+                507,
+                json!({"error": "insufficient storage"}),
+            ),
+            (
+                ApiError::StorageUnavailable(StorageError::Timeout(Duration::from_secs(1))),
+                503,
+                json!({"error": "storage unavailable"}),
+            ),
+            (ApiError::NotFound, 404, json!({"error": "not found"})),
+            (
+                ApiError::MethodNotAllowed { allow: "GET" },
+                405,
+                json!({"error": "method not allowed"}),
+            ),
+        ];
+        for (err, status, body) in cases {
+            assert_eq!(err.status_code().as_u16(), status, "{err:?}");
+            assert_eq!(body_of(&err), body, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn unavailable_storage_asks_the_client_to_retry() {
+        let response = ApiError::StorageUnavailable(StorageError::Timeout(Duration::from_secs(1)))
+            .error_response();
+        assert_eq!(response.headers().get(RETRY_AFTER).unwrap(), "1");
+    }
+
+    #[test]
+    fn method_not_allowed_lists_the_allowed_methods() {
+        let response = ApiError::MethodNotAllowed { allow: "GET, PUT" }.error_response();
+        assert_eq!(response.headers().get(ALLOW).unwrap(), "GET, PUT");
+    }
+
+    #[test]
+    fn server_errors_never_echo_their_cause() {
+        let err = ApiError::StorageUnavailable(StorageError::Failed("secret internals".into()));
+        assert!(!body_of(&err).to_string().contains("secret"));
+        assert!(error_chain(&err).contains("secret internals"));
+    }
+
+    #[test]
+    fn storage_outcomes_map_to_their_http_errors() {
+        assert!(matches!(
+            ApiError::from(StorageError::TooLarge),
+            ApiError::PayloadTooLarge
+        ));
+        assert!(matches!(
+            ApiError::from(StorageError::NoSpace),
+            ApiError::InsufficientStorage(_)
+        ));
+        assert!(matches!(
+            ApiError::from(StorageError::Unavailable("down".into())),
+            ApiError::StorageUnavailable(_)
+        ));
+    }
+}

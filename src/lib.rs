@@ -1,0 +1,12 @@
+//! kv-gateway: a fast, safe HTTP/JSON key-value API in front of Tarantool.
+
+pub mod access_log;
+pub mod body;
+pub mod client_ip;
+pub mod error;
+pub mod key;
+pub mod reply;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod storage;

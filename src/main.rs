@@ -1,0 +1,69 @@
+//! The kv-gateway binary: logger, settings, server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kv_gateway::settings::Settings;
+use kv_gateway::startup::Application;
+
+const USAGE: &str = "usage: kv-gateway [--config FILE]
+
+Serves the /kv HTTP API in front of Tarantool. Settings come from the built-in
+defaults, then FILE, then KV__SECTION__KEY environment variables; see README.md.";
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        // rusty_tarantool's codec logs the login packet, password included,
+        // at info; no RUST_LOG setting may turn that on.
+        .filter_module("rusty_tarantool::tarantool::codec", log::LevelFilter::Off)
+        .init();
+    let config = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(config)) => config,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("kv-gateway: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("kv-gateway: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match actix_web::rt::System::new().block_on(serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kv-gateway: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> std::io::Result<()> {
+    let bind = settings.server.bind;
+    let app = Application::build(settings)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
+    log::info!("kv-gateway listening on {bind}");
+    app.run_until_stopped().await
+}
+
+/// `Ok(None)` asks for the usage text; `Ok(Some(path))` is the optional config file.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Option<PathBuf>>, String> {
+    let mut config = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--config" => match args.next() {
+                Some(path) => config = Some(PathBuf::from(path)),
+                None => return Err("--config needs a file".into()),
+            },
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Some(config))
+}

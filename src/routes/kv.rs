@@ -1,0 +1,86 @@
+//! The `/kv` handlers: extract, parse, one storage call, shape the reply.
+
+use actix_web::{web, HttpMessage, HttpRequest};
+
+use crate::access_log::LoggedKey;
+use crate::body::{parse_create, parse_update, read_limited};
+use crate::error::ApiError;
+use crate::key::Key;
+use crate::reply::KvReply;
+use crate::settings::LimitSettings;
+use crate::storage::{CreateOutcome, Storage, UpdateOutcome};
+
+/// What comes before the key in a record's path.
+const KV_PREFIX: &str = "/kv/";
+
+/// `POST /kv`: create a record unless the key exists.
+pub async fn create(
+    req: HttpRequest,
+    payload: web::Payload,
+    storage: web::Data<Storage>,
+    limits: web::Data<LimitSettings>,
+) -> Result<KvReply, ApiError> {
+    let body = read_limited(&req, payload, limits.max_body_bytes).await?;
+    let request = parse_create(&body, limits.max_key_bytes)?;
+    note_key(&req, &request.key);
+    match storage.create(&request.key, &request.value).await? {
+        CreateOutcome::Created => Ok(KvReply::Created),
+        CreateOutcome::AlreadyExists => Err(ApiError::KeyExists),
+    }
+}
+
+/// `GET /kv/{key}`: the record's value.
+pub async fn get(
+    req: HttpRequest,
+    storage: web::Data<Storage>,
+    limits: web::Data<LimitSettings>,
+) -> Result<KvReply, ApiError> {
+    let key = path_key(&req, &limits)?;
+    let value = storage.get(&key).await?.ok_or(ApiError::KeyNotFound)?;
+    Ok(KvReply::Found(value))
+}
+
+/// `PUT /kv/{key}`: replace the value of an existing record.
+pub async fn update(
+    req: HttpRequest,
+    payload: web::Payload,
+    storage: web::Data<Storage>,
+    limits: web::Data<LimitSettings>,
+) -> Result<KvReply, ApiError> {
+    let key = path_key(&req, &limits)?;
+    let body = read_limited(&req, payload, limits.max_body_bytes).await?;
+    let value = parse_update(&body)?;
+    match storage.update(&key, &value).await? {
+        UpdateOutcome::Updated => Ok(KvReply::Updated),
+        UpdateOutcome::NotFound => Err(ApiError::KeyNotFound),
+    }
+}
+
+/// `DELETE /kv/{key}`: remove the record and return what it held.
+pub async fn delete(
+    req: HttpRequest,
+    storage: web::Data<Storage>,
+    limits: web::Data<LimitSettings>,
+) -> Result<KvReply, ApiError> {
+    let key = path_key(&req, &limits)?;
+    let value = storage.delete(&key).await?.ok_or(ApiError::KeyNotFound)?;
+    Ok(KvReply::Deleted { key, value })
+}
+
+/// The key from the path, percent-decoded once; it may contain `/`.
+fn path_key(req: &HttpRequest, limits: &LimitSettings) -> Result<Key, ApiError> {
+    // The raw path, not the router's copy: the router has already decoded
+    // some escapes, and lossily where they are not UTF-8.
+    let segment = req
+        .uri()
+        .path()
+        .strip_prefix(KV_PREFIX)
+        .unwrap_or_else(|| req.match_info().get("key").unwrap_or_default());
+    let key = Key::from_path(segment, limits.max_key_bytes).map_err(ApiError::InvalidKey)?;
+    note_key(req, &key);
+    Ok(key)
+}
+
+fn note_key(req: &HttpRequest, key: &Key) {
+    req.extensions_mut().insert(LoggedKey(key.clone()));
+}

@@ -1,0 +1,326 @@
+//! The settings tree and its layered loading: built-in defaults, then an
+//! optional `--config` file, then `KV__SECTION__KEY` environment variables.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::{Deserialize, Deserializer};
+
+use crate::client_ip::TrustedProxies;
+
+/// The compiled-in defaults; every key is documented there.
+pub const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Everything kv-gateway can be configured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The HTTP server.
+    pub server: ServerSettings,
+    /// The Tarantool connection.
+    pub tarantool: TarantoolSettings,
+    /// Per-client rate limiting on `/kv`.
+    pub rate_limit: RateLimitSettings,
+    /// Request size limits.
+    pub limits: LimitSettings,
+}
+
+/// `[server]`: where and how the HTTP server runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// Worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// How long a graceful shutdown waits for in-flight requests.
+    pub shutdown_timeout_ms: u64,
+}
+
+/// `[tarantool]`: how to reach and log in to Tarantool.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TarantoolSettings {
+    /// Tarantool's iproto address, `host:port`.
+    pub address: String,
+    /// Login of the gateway's user.
+    pub user: String,
+    /// Password of the gateway's user; required.
+    pub password: String,
+    /// Longest wait for one Tarantool call.
+    pub request_timeout_ms: u64,
+    /// Pause between reconnection attempts.
+    pub reconnect_interval_ms: u64,
+}
+
+/// `[rate_limit]`: per-client request rate on `/kv`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Average requests per second per client; 0 disables the limit.
+    pub per_second: u64,
+    /// Requests a client may make at once.
+    pub burst: u32,
+    /// Peers whose `X-Forwarded-For` is believed.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// `[limits]`: bounds enforced before any work is done.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Longest accepted key, in UTF-8 bytes.
+    pub max_key_bytes: usize,
+}
+
+/// Why the settings could not be loaded; the message names the offending key.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A source could not be read or a value has the wrong type.
+    #[error("invalid configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value has the right type but is not acceptable.
+    #[error("invalid configuration: {key} {problem} (set it with {env})")]
+    Invalid {
+        /// The dotted key, e.g. `tarantool.password`.
+        key: &'static str,
+        /// The environment variable that sets it.
+        env: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl Settings {
+    /// Loads defaults < `file` (if given) < `KV__SECTION__KEY` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(file) = file {
+            builder = builder.add_source(File::from(file).required(true));
+        }
+        // No try_parsing: it would turn a password such as "1.50" into "1.5".
+        // Typed fields still parse from strings.
+        builder = builder.add_source(
+            Environment::with_prefix("KV")
+                .prefix_separator("__")
+                .separator("__"),
+        );
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Loads the defaults overridden by `toml` (no file, no environment).
+    pub fn from_toml(toml: &str) -> Result<Settings, SettingsError> {
+        let settings: Settings = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::from_str(toml, FileFormat::Toml))
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |key, env, problem: &str| {
+            Err(SettingsError::Invalid {
+                key,
+                env,
+                problem: problem.to_owned(),
+            })
+        };
+        if self.tarantool.password.is_empty() {
+            return invalid(
+                "tarantool.password",
+                "KV__TARANTOOL__PASSWORD",
+                "is required (the password of tarantool.user)",
+            );
+        }
+        if self.tarantool.address.trim().is_empty() {
+            return invalid(
+                "tarantool.address",
+                "KV__TARANTOOL__ADDRESS",
+                "must be host:port",
+            );
+        }
+        if self.tarantool.request_timeout_ms == 0 {
+            return invalid(
+                "tarantool.request_timeout_ms",
+                "KV__TARANTOOL__REQUEST_TIMEOUT_MS",
+                "must be at least 1",
+            );
+        }
+        if self.tarantool.reconnect_interval_ms == 0 {
+            return invalid(
+                "tarantool.reconnect_interval_ms",
+                "KV__TARANTOOL__RECONNECT_INTERVAL_MS",
+                "must be at least 1",
+            );
+        }
+        if self.rate_limit.per_second > 0 && self.rate_limit.burst == 0 {
+            return invalid(
+                "rate_limit.burst",
+                "KV__RATE_LIMIT__BURST",
+                "must be at least 1 while rate_limit.per_second is not 0",
+            );
+        }
+        if let Err(problem) = TrustedProxies::parse(&self.rate_limit.trusted_proxies) {
+            return invalid(
+                "rate_limit.trusted_proxies",
+                "KV__RATE_LIMIT__TRUSTED_PROXIES",
+                &problem,
+            );
+        }
+        if self.limits.max_body_bytes == 0 {
+            return invalid(
+                "limits.max_body_bytes",
+                "KV__LIMITS__MAX_BODY_BYTES",
+                "must be at least 1",
+            );
+        }
+        if self.limits.max_key_bytes == 0 {
+            return invalid(
+                "limits.max_key_bytes",
+                "KV__LIMITS__MAX_KEY_BYTES",
+                "must be at least 1",
+            );
+        }
+        Ok(())
+    }
+}
+
+impl ServerSettings {
+    /// Worker threads to start: the setting, or one per CPU core for 0.
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            return self.workers;
+        }
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
+    /// `shutdown_timeout_ms` as a `Duration`.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_millis(self.shutdown_timeout_ms)
+    }
+}
+
+impl TarantoolSettings {
+    /// `request_timeout_ms` as a `Duration`.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+// The password must never reach a log line.
+impl std::fmt::Debug for TarantoolSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TarantoolSettings")
+            .field("address", &self.address)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("reconnect_interval_ms", &self.reconnect_interval_ms)
+            .finish()
+    }
+}
+
+impl RateLimitSettings {
+    /// The parsed trusted proxies; `Settings::load` has already validated them.
+    pub fn trusted(&self) -> TrustedProxies {
+        TrustedProxies::parse(&self.trusted_proxies).unwrap_or_default()
+    }
+}
+
+/// Accepts a list (TOML) or one comma-separated string (environment).
+fn list_or_comma_separated<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    Ok(match ListOrString::deserialize(de)? {
+        ListOrString::List(list) => list,
+        ListOrString::String(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_loads_and_has_the_documented_defaults() {
+        let settings = Settings::from_toml("[tarantool]\npassword = \"x\"").unwrap();
+        assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.tarantool.address, "127.0.0.1:3301");
+        assert_eq!(settings.tarantool.user, "kv_gateway");
+        assert_eq!(settings.tarantool.request_timeout(), Duration::from_secs(1));
+        assert_eq!(settings.limits.max_body_bytes, 1024 * 1024);
+        assert_eq!(settings.limits.max_key_bytes, 1024);
+        assert!(settings.rate_limit.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn a_missing_password_names_the_key() {
+        let err = Settings::from_toml("").unwrap_err().to_string();
+        assert!(err.contains("tarantool.password"), "{err}");
+        assert!(err.contains("KV__TARANTOOL__PASSWORD"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_names_the_key() {
+        let err = Settings::from_toml(
+            "[tarantool]\npassword = \"x\"\n[rate_limit]\ntrusted_proxies = \"10.0.0.0/8,nope\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("rate_limit.trusted_proxies"), "{err}");
+        assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_accept_a_comma_separated_string() {
+        let settings = Settings::from_toml(
+            "[tarantool]\npassword = \"x\"\n[rate_limit]\ntrusted_proxies = \"10.0.0.0/8, 127.0.0.1\"",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.rate_limit.trusted_proxies,
+            vec!["10.0.0.0/8".to_owned(), "127.0.0.1".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_names_the_key() {
+        let err =
+            Settings::from_toml("[tarantool]\npassword = \"x\"\n[server]\nworkers = \"many\"")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("server.workers"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let err = Settings::from_toml("[tarantool]\npassword = \"x\"\n[server]\nbnd = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bnd"), "{err}");
+    }
+
+    #[test]
+    fn the_password_is_not_printed_by_debug() {
+        let settings = Settings::from_toml("[tarantool]\npassword = \"hunter2\"").unwrap();
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+}

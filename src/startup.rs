@@ -1,0 +1,127 @@
+//! Builds the HTTP server: middleware, per-worker storage, routes.
+
+use std::net::TcpListener;
+
+use actix_governor::{Governor, GovernorConfig, GovernorConfigBuilder};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{from_fn, Condition};
+use actix_web::{web, App, HttpServer};
+use governor_middleware::NoOpMiddleware;
+
+use crate::access_log::log_requests;
+use crate::client_ip::ClientIpKey;
+use crate::routes::{health, kv, method_not_allowed, not_found};
+use crate::settings::{RateLimitSettings, Settings};
+use crate::storage::Storage;
+
+use actix_governor::governor::middleware as governor_middleware;
+
+/// A built, listening server that has not started serving yet.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `server.bind` (port 0 picks a free port) and builds the server.
+    pub fn build(settings: Settings) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(settings.server.bind)?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, settings)?;
+        Ok(Application { port, server })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (SIGTERM/SIGINT, or the handle).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+type RateLimit = GovernorConfig<ClientIpKey, NoOpMiddleware>;
+
+fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
+    // Built once: the buckets are shared by all workers.
+    let rate_limit = rate_limit(&settings.rate_limit)?;
+    let limits = web::Data::new(settings.limits.clone());
+    let tarantool = settings.tarantool.clone();
+    let server = HttpServer::new(move || {
+        // One Tarantool connection per worker, created on the worker's own
+        // runtime so its dispatch task runs next to the handlers using it.
+        let storage = web::Data::new(Storage::open(&tarantool));
+        let limited = rate_limit.is_some();
+        let governor = Governor::new(rate_limit.as_ref().unwrap_or(&unlimited()));
+        App::new()
+            .wrap(from_fn(log_requests))
+            .app_data(storage)
+            .app_data(limits.clone())
+            .service(
+                web::resource("/health")
+                    .route(web::get().to(health::health))
+                    .default_service(web::to(method_not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/ready")
+                    .route(web::get().to(health::ready))
+                    .default_service(web::to(method_not_allowed("GET"))),
+            )
+            .service(
+                web::scope("/kv")
+                    .wrap(Condition::new(limited, governor))
+                    .service(
+                        web::resource("")
+                            .route(web::post().to(kv::create))
+                            .default_service(web::to(method_not_allowed("POST"))),
+                    )
+                    .service(
+                        web::resource("/{key:.*}")
+                            .route(web::get().to(kv::get))
+                            .route(web::put().to(kv::update))
+                            .route(web::delete().to(kv::delete))
+                            .default_service(web::to(method_not_allowed("GET, PUT, DELETE"))),
+                    ),
+            )
+            .default_service(web::to(not_found))
+    })
+    .workers(settings.server.worker_count())
+    .shutdown_timeout(settings.server.shutdown_timeout().as_secs_f64().ceil() as u64)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The limiter for `rate_limit`, or `None` when `per_second` is 0.
+fn rate_limit(settings: &RateLimitSettings) -> std::io::Result<Option<RateLimit>> {
+    if settings.per_second == 0 {
+        return Ok(None);
+    }
+    GovernorConfigBuilder::default()
+        .requests_per_second(settings.per_second)
+        .burst_size(settings.burst)
+        .key_extractor(ClientIpKey::new(settings.trusted()))
+        .finish()
+        .map(Some)
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "rate_limit.per_second and rate_limit.burst give an empty quota",
+            )
+        })
+}
+
+/// A placeholder for the disabled limiter; `Condition` needs a value of the type.
+fn unlimited() -> RateLimit {
+    GovernorConfigBuilder::default()
+        .key_extractor(ClientIpKey::new(Default::default()))
+        .finish()
+        .unwrap_or_else(|| unreachable!("the default quota is valid"))
+}

@@ -1,0 +1,239 @@
+//! The real `kv-gateway` binary: configuration errors, layering, and logs.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::{free_port, shared_tarantool, PASSWORD};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_kv-gateway");
+
+fn gateway() -> Command {
+    let mut command = Command::new(BINARY);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("KV__") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn fails_with(command: &mut Command) -> String {
+    let output = command.output().expect("the binary runs");
+    assert_eq!(output.status.code(), Some(2), "exit status");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A running binary, killed when dropped; its stderr is read on `stop`.
+struct Running {
+    child: Child,
+    address: String,
+}
+
+impl Running {
+    fn start(command: &mut Command, port: u16) -> Running {
+        let child = command.spawn().expect("the binary starts");
+        let running = Running {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the gateway did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        running
+    }
+
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        stderr
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_missing_password_stops_start_up_naming_the_setting() {
+    let stderr = fails_with(&mut gateway());
+    assert!(stderr.contains("tarantool.password"), "{stderr}");
+    assert!(stderr.contains("KV__TARANTOOL__PASSWORD"), "{stderr}");
+}
+
+#[test]
+fn a_badly_typed_environment_value_stops_start_up_naming_the_key() {
+    let stderr = fails_with(
+        gateway()
+            .env("KV__TARANTOOL__PASSWORD", "x")
+            .env("KV__SERVER__WORKERS", "many"),
+    );
+    assert!(stderr.contains("server.workers"), "{stderr}");
+    let stderr = fails_with(
+        gateway()
+            .env("KV__TARANTOOL__PASSWORD", "x")
+            .env("KV__SERVER__BIND", "nowhere"),
+    );
+    assert!(stderr.contains("server.bind"), "{stderr}");
+    let stderr = fails_with(
+        gateway()
+            .env("KV__TARANTOOL__PASSWORD", "x")
+            .env("KV__RATE_LIMIT__TRUSTED_PROXIES", "10.0.0.0/8,bogus"),
+    );
+    assert!(
+        stderr.contains("rate_limit.trusted_proxies") && stderr.contains("bogus"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_config_file_stops_start_up() {
+    let stderr = fails_with(
+        gateway()
+            .env("KV__TARANTOOL__PASSWORD", "x")
+            .args(["--config", "/nonexistent/kv.toml"]),
+    );
+    assert!(stderr.contains("/nonexistent/kv.toml"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_config_file_overrides_defaults_and_the_environment_overrides_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kv.toml");
+    let port = free_port();
+    std::fs::write(
+        &file,
+        format!(
+            "[server]\nbind = \"127.0.0.1:{port}\"\n[tarantool]\naddress = \"{}\"\npassword = \"wrong\"\n",
+            shared_tarantool()
+        ),
+    )
+    .unwrap();
+    let running = Running::start(
+        gateway()
+            .arg("--config")
+            .arg(&file)
+            .env("KV__TARANTOOL__PASSWORD", PASSWORD),
+        port,
+    );
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = client
+            .get(format!("{}/ready", running.address))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never ready: the environment password did not win"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running.stop();
+}
+
+#[tokio::test]
+async fn requests_are_logged_and_the_password_never_is() {
+    let port = free_port();
+    let running = Running::start(
+        gateway()
+            .env("RUST_LOG", "trace")
+            .env("KV__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("KV__TARANTOOL__ADDRESS", shared_tarantool())
+            .env("KV__TARANTOOL__PASSWORD", PASSWORD),
+        port,
+    );
+    let client = reqwest::Client::new();
+    let base = running.address.clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client
+        .get(format!("{base}/ready"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let key = format!("logged-{port}");
+    let response = client
+        .post(format!("{base}/kv"))
+        .body(json!({"key": key, "value": {}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    client.get(format!("{base}/health")).send().await.unwrap();
+    let stderr = running.stop();
+    assert!(
+        !stderr.contains(PASSWORD),
+        "the password leaked into the log:\n{stderr}"
+    );
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("kv_gateway::access") && line.contains(&key))
+        .unwrap_or_else(|| panic!("no access line for {key}:\n{stderr}"));
+    assert!(
+        line.contains("POST") && line.contains("status=200") && line.contains("latency="),
+        "{line}"
+    );
+    assert!(
+        !stderr.contains("\"/health\""),
+        "/health must not be access-logged"
+    );
+}
+
+#[tokio::test]
+async fn a_5xx_cause_is_logged_once_at_error() {
+    let port = free_port();
+    let running = Running::start(
+        gateway()
+            .env("KV__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env(
+                "KV__TARANTOOL__ADDRESS",
+                format!("127.0.0.1:{}", free_port()),
+            )
+            .env("KV__TARANTOOL__PASSWORD", "x"),
+        port,
+    );
+    let response = reqwest::get(format!("{}/kv/some-key", running.address))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let stderr = running.stop();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("ERROR") && l.contains("storage unavailable"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("not connected to Tarantool"),
+        "{}",
+        errors[0]
+    );
+}

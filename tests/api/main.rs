@@ -1,0 +1,12 @@
+//! Integration tests: real Tarantool, real gateway, real HTTP.
+
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+mod binary;
+mod errors;
+mod failures;
+mod health;
+mod helpers;
+mod kv;
+mod rate_limit;
+mod schema;

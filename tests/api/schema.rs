@@ -1,0 +1,132 @@
+//! The Tarantool side: start-up checks, the gateway user's rights, and the
+//! store's own limits reported as clean HTTP errors.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use rusty_tarantool::tarantool::ClientConfig;
+use serde_json::json;
+
+use crate::helpers::{assert_json, spawn_app_with, test_settings, TestTarantool, PASSWORD};
+
+#[test]
+fn init_lua_refuses_to_start_without_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new("tarantool")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tarantool/init.lua"))
+        .current_dir(dir.path())
+        .env_remove("KV_GATEWAY_PASSWORD")
+        .env("TARANTOOL_WORK_DIR", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("tarantool runs (apt-get install tarantool)");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("KV_GATEWAY_PASSWORD is not set"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_gateway_user_may_call_the_kv_functions_and_nothing_else() {
+    let tarantool = TestTarantool::start();
+    let client = ClientConfig::new(tarantool.address(), "kv_gateway", PASSWORD).build();
+    let missing = client
+        .call_fn("kv_get", &("nobody",))
+        .await
+        .expect("kv_get is allowed");
+    let reply: Vec<rmpv::Value> = missing.decode().unwrap();
+    assert_eq!(reply[0].as_str(), Some("missing"));
+
+    let eval = client.eval("return box.space.kv:select()", &()).await;
+    assert!(eval.is_err(), "eval must be denied");
+    let drop = client.call_fn("box.space.kv:drop", &()).await;
+    assert!(drop.is_err(), "calling box functions must be denied");
+    // The kv space is 512+; any direct select is denied.
+    let select = client
+        .select(
+            512,
+            0,
+            &("x",),
+            0,
+            10,
+            rusty_tarantool::tarantool::IteratorType::EQ,
+        )
+        .await;
+    assert!(select.is_err(), "direct reads must be denied");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_the_gateway_says_503() {
+    let tarantool = TestTarantool::start();
+    let mut settings = test_settings(&tarantool.address());
+    settings.tarantool.password = "wrong".into();
+    let app = spawn_app_with(settings).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_json(
+        app.get("k").await,
+        503,
+        json!({"error": "storage unavailable"}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_record_over_tarantools_tuple_limit_is_413_and_not_stored() {
+    let tarantool = TestTarantool::start_with(&[("TARANTOOL_MEMTX_MAX_TUPLE_SIZE", "65536")]);
+    let app = spawn_app_with(test_settings(&tarantool.address())).await;
+    app.wait_ready(Duration::from_secs(5)).await;
+    let key = app.key("huge");
+    let big = json!({"s": "x".repeat(100_000)});
+    assert_json(
+        app.create(&key, &big).await,
+        413,
+        json!({"error": "payload too large"}),
+    )
+    .await;
+    assert_json(app.get(&key).await, 404, json!({"error": "key not found"})).await;
+    app.create(&key, &json!({"s": "small"})).await;
+    assert_json(
+        app.update(&key, &big).await,
+        413,
+        json!({"error": "payload too large"}),
+    )
+    .await;
+    assert_json(app.get(&key).await, 200, json!({"value": {"s": "small"}})).await;
+}
+
+#[tokio::test]
+async fn a_full_tarantool_is_507_and_deletes_still_work() {
+    let tarantool = TestTarantool::start_with(&[("TARANTOOL_MEMTX_MEMORY", "67108864")]);
+    let app = spawn_app_with(test_settings(&tarantool.address())).await;
+    app.wait_ready(Duration::from_secs(5)).await;
+    let value = json!({"s": "x".repeat(900_000)});
+    let mut full = None;
+    for i in 0..100 {
+        let response = app.create(&app.key(&format!("fill-{i}")), &value).await;
+        if response.status() != 200 {
+            full = Some((i, response));
+            break;
+        }
+    }
+    let (count, response) = full.expect("64 MiB fill up within 100 records of 900 kB");
+    assert_eq!(response.headers().get("retry-after").unwrap(), "1");
+    assert_json(response, 507, json!({"error": "insufficient storage"})).await;
+    assert_eq!(app.delete(&app.key("fill-0")).await.status(), 200);
+    assert!(count > 0);
+}
+
+#[tokio::test]
+async fn the_schema_survives_restarts() {
+    let mut tarantool = TestTarantool::start();
+    let app = spawn_app_with(test_settings(&tarantool.address())).await;
+    app.wait_ready(Duration::from_secs(5)).await;
+    let key = app.key("persist");
+    app.create(&key, &json!({"v": 1.5})).await;
+    for _ in 0..2 {
+        tarantool.restart();
+        app.wait_ready(Duration::from_secs(5)).await;
+        assert_json(app.get(&key).await, 200, json!({"value": {"v": 1.5}})).await;
+    }
+}
