@@ -3,7 +3,6 @@
 use actix_web::http::header::{ContentType, ALLOW, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
 
 use crate::key::KeyError;
 use crate::storage::StorageError;
@@ -92,9 +91,9 @@ impl ResponseError for ApiError {
         } else {
             log::debug!("{}: {}", status.as_u16(), error_chain(self));
         }
-        let body = match self.detail() {
-            Some(detail) => json!({ "error": self.to_string(), "detail": detail }),
-            None => json!({ "error": self.to_string() }),
+        let body = ErrorBody {
+            error: self.to_string(),
+            detail: self.detail(),
         };
         let mut response = HttpResponse::build(status);
         response.insert_header(ContentType::json());
@@ -107,8 +106,17 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.body(body.to_string())
+        // Serialising two strings cannot fail.
+        response.body(serde_json::to_string(&body).unwrap_or_default())
     }
+}
+
+/// The one shape of every error body: `error` first, then `detail` if any.
+#[derive(serde::Serialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
 }
 
 /// The error and all its causes on one line, for the log.
@@ -127,6 +135,7 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;
+    use serde_json::json;
     use std::time::Duration;
 
     fn body_of(err: &ApiError) -> serde_json::Value {
@@ -188,6 +197,19 @@ mod tests {
             assert_eq!(err.status_code().as_u16(), status, "{err:?}");
             assert_eq!(body_of(&err), body, "{err:?}");
         }
+    }
+
+    #[test]
+    fn the_error_field_comes_before_the_detail() {
+        let bytes = ApiError::InvalidBody("x".into())
+            .error_response()
+            .into_body()
+            .try_into_bytes()
+            .unwrap();
+        assert_eq!(
+            &bytes[..],
+            br#"{"error":"invalid request body","detail":"x"}"#
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod access_log;
 pub mod body;
 pub mod client_ip;
 pub mod error;
+pub mod healthcheck;
 pub mod key;
 pub mod reply;
 pub mod routes;

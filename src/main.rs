@@ -2,14 +2,29 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use kv_gateway::healthcheck;
 
 use kv_gateway::settings::Settings;
 use kv_gateway::startup::Application;
 
 const USAGE: &str = "usage: kv-gateway [--config FILE]
+       kv-gateway healthcheck [--config FILE]
 
 Serves the /kv HTTP API in front of Tarantool. Settings come from the built-in
-defaults, then FILE, then KV__SECTION__KEY environment variables; see README.md.";
+defaults, then FILE, then KV__SECTION__KEY environment variables; see README.md.
+`healthcheck` asks the gateway configured so for GET /health and exits 0 on 200.";
+
+/// How long `healthcheck` waits for the server.
+const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What the command line asks for.
+enum Command {
+    Serve(Option<PathBuf>),
+    Healthcheck(Option<PathBuf>),
+    Usage,
+}
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
@@ -17,9 +32,10 @@ fn main() -> ExitCode {
         // at info; no RUST_LOG setting may turn that on.
         .filter_module("rusty_tarantool::tarantool::codec", log::LevelFilter::Off)
         .init();
-    let config = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(config)) => config,
-        Ok(None) => {
+    let (config, healthcheck) = match parse_args(std::env::args().skip(1)) {
+        Ok(Command::Serve(config)) => (config, false),
+        Ok(Command::Healthcheck(config)) => (config, true),
+        Ok(Command::Usage) => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
@@ -35,6 +51,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if healthcheck {
+        let target = healthcheck::target(settings.server.bind);
+        return match healthcheck::check(target, HEALTHCHECK_TIMEOUT) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("kv-gateway: unhealthy: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match actix_web::rt::System::new().block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -52,12 +78,13 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
     app.run_until_stopped().await
 }
 
-/// `Ok(None)` asks for the usage text; `Ok(Some(path))` is the optional config file.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Option<PathBuf>>, String> {
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut config = None;
+    let mut healthcheck = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
+            "-h" | "--help" => return Ok(Command::Usage),
+            "healthcheck" if !healthcheck => healthcheck = true,
             "--config" => match args.next() {
                 Some(path) => config = Some(PathBuf::from(path)),
                 None => return Err("--config needs a file".into()),
@@ -65,5 +92,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Option<Pa
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(Some(config))
+    Ok(if healthcheck {
+        Command::Healthcheck(config)
+    } else {
+        Command::Serve(config)
+    })
 }

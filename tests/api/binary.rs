@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{free_port, shared_tarantool, PASSWORD};
+use crate::helpers::{free_port, shared_tarantool, TestTarantool, PASSWORD};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_kv-gateway");
 
@@ -52,6 +52,26 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         }
         running
+    }
+
+    /// Sends SIGTERM, as an orchestrator stopping the gateway would.
+    #[expect(unsafe_code, reason = "libc::kill to send SIGTERM to our own child")]
+    fn terminate(&mut self) {
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: kill(2) has no memory effects; pid is our own live child.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    }
+
+    /// Waits for the process to exit by itself.
+    fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "still running after {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn stop(mut self) -> String {
@@ -236,4 +256,93 @@ async fn a_5xx_cause_is_logged_once_at_error() {
         "{}",
         errors[0]
     );
+}
+
+#[tokio::test]
+async fn the_healthcheck_subcommand_reports_a_running_gateway() {
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let running = Running::start(
+        gateway()
+            .env("KV__SERVER__BIND", &bind)
+            .env("KV__TARANTOOL__ADDRESS", shared_tarantool())
+            .env("KV__TARANTOOL__PASSWORD", PASSWORD),
+        port,
+    );
+    let healthy = gateway()
+        .arg("healthcheck")
+        .env("KV__SERVER__BIND", &bind)
+        .env("KV__TARANTOOL__PASSWORD", PASSWORD)
+        .status()
+        .unwrap();
+    assert!(healthy.success(), "{healthy}");
+    running.stop();
+    let output = gateway()
+        .arg("healthcheck")
+        .env("KV__SERVER__BIND", &bind)
+        .env("KV__TARANTOOL__PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unhealthy"));
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_and_exits_0() {
+    let tarantool = TestTarantool::start();
+    let port = free_port();
+    let mut running = Running::start(
+        gateway()
+            .env("KV__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("KV__SERVER__WORKERS", "1")
+            .env("KV__SERVER__SHUTDOWN_TIMEOUT_MS", "5000")
+            .env("KV__TARANTOOL__ADDRESS", tarantool.address())
+            .env("KV__TARANTOOL__PASSWORD", PASSWORD)
+            .env("KV__TARANTOOL__REQUEST_TIMEOUT_MS", "5000"),
+        port,
+    );
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let base = running.address.clone();
+    let key = format!("graceful-{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = json!({"key": key, "value": {"v": 1}}).to_string();
+        if client
+            .post(format!("{base}/kv"))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A request held up inside Tarantool is in flight when SIGTERM arrives.
+    tarantool.stall();
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        let url = format!("{base}/kv/{key}");
+        async move { client.get(url).send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    running.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tarantool.resume();
+
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), r#"{"value":{"v":1}}"#);
+    let status = running.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "exit status after SIGTERM");
 }
