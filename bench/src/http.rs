@@ -1,0 +1,128 @@
+//! A minimal HTTP/1.1 keep-alive client connection: sends a prepared request
+//! and reads the whole response (Content-Length bodies only, which is what
+//! kv-gateway and Webdis send). Nothing is parsed beyond the status.
+
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// One connection, reopened after the server closes it.
+pub struct HttpConn {
+    addr: SocketAddr,
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl HttpConn {
+    /// A connection to `addr`, opened on first use.
+    pub fn new(addr: SocketAddr) -> HttpConn {
+        HttpConn {
+            addr,
+            stream: None,
+            buf: Vec::with_capacity(16 * 1024),
+        }
+    }
+
+    /// Sends `request` (complete bytes, head and body) and returns the status.
+    /// On an error the connection is dropped; the next call reconnects.
+    pub async fn send(&mut self, request: &[u8]) -> io::Result<u16> {
+        let result = self.exchange(request).await;
+        if !matches!(result, Ok((_, true))) {
+            self.stream = None;
+            self.buf.clear();
+        }
+        result.map(|(status, _)| status)
+    }
+
+    /// Returns the status and whether the connection may be reused.
+    async fn exchange(&mut self, request: &[u8]) -> io::Result<(u16, bool)> {
+        if self.stream.is_none() {
+            let stream = TcpStream::connect(self.addr).await?;
+            stream.set_nodelay(true)?;
+            self.stream = Some(stream);
+        }
+        let stream = self.stream.as_mut().expect("connected above");
+        stream.write_all(request).await?;
+        loop {
+            if let Some((status, total, keep_alive)) = parse_head(&self.buf)? {
+                while self.buf.len() < total {
+                    read_more(stream, &mut self.buf).await?;
+                }
+                self.buf.drain(..total);
+                return Ok((status, keep_alive));
+            }
+            read_more(stream, &mut self.buf).await?;
+        }
+    }
+}
+
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.reserve(8 * 1024);
+    if stream.read_buf(buf).await? == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "server closed the connection",
+        ));
+    }
+    Ok(())
+}
+
+/// `Some((status, head + body length, keep-alive))` once the head is complete.
+fn parse_head(buf: &[u8]) -> io::Result<Option<(u16, usize, bool)>> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    let head_len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+    };
+    let status = response.code.unwrap_or(0);
+    let mut body_len = None;
+    let mut keep_alive = response.version == Some(1);
+    for header in response.headers.iter() {
+        if header.name.eq_ignore_ascii_case("content-length") {
+            body_len = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok());
+        } else if header.name.eq_ignore_ascii_case("connection") {
+            let value = String::from_utf8_lossy(header.value).to_ascii_lowercase();
+            keep_alive = value.contains("keep-alive") || (keep_alive && !value.contains("close"));
+        }
+    }
+    let body_len = body_len.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "response without Content-Length",
+        )
+    })?;
+    Ok(Some((status, head_len + body_len, keep_alive)))
+}
+
+/// The bytes of one request with a keep-alive connection.
+pub fn request(method: &str, path: &str, host: &SocketAddr, body: Option<&str>) -> Vec<u8> {
+    let mut out = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n");
+    match body {
+        Some(body) => {
+            out.push_str("Content-Type: application/json\r\n");
+            out.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        }
+        None => out.push_str("\r\n"),
+    }
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_gives_status_length_and_keep_alive() {
+        let resp = b"HTTP/1.1 404 Not Found\r\ncontent-length: 5\r\n\r\nhello";
+        assert_eq!(parse_head(resp).unwrap(), Some((404, resp.len(), true)));
+        let close = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(parse_head(close).unwrap(), Some((200, close.len(), false)));
+        assert_eq!(parse_head(b"HTTP/1.1 200 OK\r\n").unwrap(), None);
+    }
+}

@@ -1,0 +1,91 @@
+//! The benchmark's data: keys `key-0`..`key-{N-1}` and ~200-byte JSON object
+//! values. `bench/wrk/common.lua` builds exactly the same strings.
+
+/// Length of every value's JSON text, in bytes.
+pub const VALUE_BYTES: usize = 200;
+
+/// The key of record `i`.
+pub fn key(i: u64) -> String {
+    format!("key-{i}")
+}
+
+/// A key that is never stored.
+pub fn missing_key(i: u64) -> String {
+    format!("missing-{i}")
+}
+
+/// The JSON object stored under `key(i)`; `version` varies it for updates.
+pub fn value_json(i: u64, version: u64) -> String {
+    let prefix = format!(
+        concat!(
+            r#"{{"id":{i},"name":"user-{i}","email":"user-{i}@example.com","active":true,"#,
+            r#""score":{version}.5,"tags":["alpha","beta","gamma"],"#,
+            r#""address":{{"city":"Springfield","zip":"12345"}},"note":""#
+        ),
+        i = i,
+        version = version,
+    );
+    let suffix = r#""}"#;
+    let pad = VALUE_BYTES.saturating_sub(prefix.len() + suffix.len());
+    format!("{prefix}{}{suffix}", "x".repeat(pad))
+}
+
+/// The body of `PUT /kv/{key}`.
+pub fn put_body(i: u64, version: u64) -> String {
+    format!(r#"{{"value":{}}}"#, value_json(i, version))
+}
+
+/// The body of `POST /kv`.
+pub fn post_body(key: &str, i: u64) -> String {
+    format!(r#"{{"key":"{key}","value":{}}}"#, value_json(i, 0))
+}
+
+/// A value as the gateway sends it to Tarantool: one MessagePack map.
+pub fn value_msgpack(json: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len());
+    let mut de = serde_json::Deserializer::from_str(json);
+    let mut ser = rmp_serde::Serializer::new(&mut out);
+    serde_transcode::transcode(&mut de, &mut ser).expect("the benchmark's values are valid JSON");
+    out
+}
+
+/// Call arguments `[key]`, as the gateway's `codec::key_args`.
+pub fn key_args(key: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len() + 8);
+    rmp::encode::write_array_len(&mut out, 1).expect("writes to a Vec");
+    rmp::encode::write_str(&mut out, key).expect("writes to a Vec");
+    out
+}
+
+/// Call arguments `[key, value-as-bin]`, as the gateway's `codec::key_value_args`.
+pub fn key_value_args(key: &str, value_mp: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len() + value_mp.len() + 16);
+    rmp::encode::write_array_len(&mut out, 2).expect("writes to a Vec");
+    rmp::encode::write_str(&mut out, key).expect("writes to a Vec");
+    rmp::encode::write_bin(&mut out, value_mp).expect("writes to a Vec");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_200_byte_json_objects() {
+        for (i, v) in [(0, 0), (99_999, 999), (123_456_789, 12)] {
+            let json = value_json(i, v);
+            assert_eq!(json.len(), VALUE_BYTES, "{json}");
+            let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert!(parsed.is_object());
+        }
+    }
+
+    #[test]
+    fn call_arguments_match_the_gateway() {
+        assert_eq!(key_args("k"), [0x91, 0xa1, b'k']);
+        assert_eq!(
+            key_value_args("k", &value_msgpack("{}")),
+            [0x92, 0xa1, b'k', 0xc4, 0x01, 0x80]
+        );
+    }
+}

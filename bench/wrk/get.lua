@@ -1,0 +1,6 @@
+-- GET /kv/key-N of random existing keys.
+dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
+
+bench.make = function()
+    return wrk.format("GET", "/kv/" .. bench.key(bench.random_index()))
+end
