@@ -19,34 +19,41 @@ const UNLOGGED_PATHS: [&str; 2] = ["/health", "/ready"];
 /// Longest path or key written to the log, in characters.
 const MAX_LOGGED_CHARS: usize = 128;
 
+/// The log target of access lines.
+const TARGET: &str = "kv_gateway::access";
+
+/// Whether access lines are written at all (`RUST_LOG` at info or finer).
+pub fn enabled() -> bool {
+    log::log_enabled!(target: TARGET, log::Level::Info)
+}
+
 /// Middleware: logs each request once it has been answered.
 pub async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    if UNLOGGED_PATHS.contains(&req.path()) {
+    if UNLOGGED_PATHS.contains(&req.path()) || !enabled() {
         return next.call(req).await;
     }
     let started = Instant::now();
     let method = req.method().clone();
-    let path = shorten(req.path());
     let result = next.call(req).await;
     let micros = started.elapsed().as_micros();
-    let (status, key) = match &result {
-        Ok(response) => (
-            response.status(),
-            response
-                .request()
+    let (status, path, key) = match &result {
+        Ok(response) => {
+            let req = response.request();
+            let key = req
                 .extensions()
                 .get::<LoggedKey>()
-                .map(|k| shorten(k.0.as_str())),
-        ),
-        Err(err) => (err.as_response_error().status_code(), None),
+                .map(|k| format!("{:?}", shorten(k.0.as_str())));
+            (response.status(), shorten(req.path()), key)
+        }
+        Err(err) => (err.as_response_error().status_code(), "-".to_owned(), None),
     };
     log::info!(
-        target: "kv_gateway::access",
+        target: TARGET,
         "{method} {path:?} key={} status={} latency={}.{:03}ms",
-        key.map_or_else(|| "-".to_owned(), |k| format!("{k:?}")),
+        key.as_deref().unwrap_or("-"),
         status.as_u16(),
         micros / 1000,
         micros % 1000,

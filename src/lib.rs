@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod error;
 pub mod healthcheck;
 pub mod key;
+pub mod logging;
 pub mod reply;
 pub mod routes;
 pub mod settings;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use kv_gateway::healthcheck;
+use kv_gateway::{healthcheck, logging};
 
 use kv_gateway::settings::Settings;
 use kv_gateway::startup::Application;
@@ -27,11 +27,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        // rusty_tarantool's codec logs the login packet, password included,
-        // at info; no RUST_LOG setting may turn that on.
-        .filter_module("rusty_tarantool::tarantool::codec", log::LevelFilter::Off)
-        .init();
+    let log = logging::init();
+    let code = run();
+    log.flush();
+    code
+}
+
+fn run() -> ExitCode {
     let (config, healthcheck) = match parse_args(std::env::args().skip(1)) {
         Ok(Command::Serve(config)) => (config, false),
         Ok(Command::Healthcheck(config)) => (config, true),

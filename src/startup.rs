@@ -82,13 +82,9 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
                             .route(web::post().to(kv::create))
                             .default_service(web::to(method_not_allowed("POST"))),
                     )
-                    .service(
-                        web::resource("/{key:.*}")
-                            .route(web::get().to(kv::get))
-                            .route(web::put().to(kv::update))
-                            .route(web::delete().to(kv::delete))
-                            .default_service(web::to(method_not_allowed("GET, PUT, DELETE"))),
-                    ),
+                    // Everything else under /kv/ is a key: one handler picks by
+                    // method, which spares a regex route match per request.
+                    .default_service(web::to(kv::by_key)),
             )
             .default_service(web::to(not_found))
     })

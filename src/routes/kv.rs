@@ -1,8 +1,9 @@
 //! The `/kv` handlers: extract, parse, one storage call, shape the reply.
 
+use actix_web::http::Method;
 use actix_web::{web, HttpMessage, HttpRequest};
 
-use crate::access_log::LoggedKey;
+use crate::access_log::{self, LoggedKey};
 use crate::body::{parse_create, parse_update, read_limited};
 use crate::error::ApiError;
 use crate::key::Key;
@@ -26,6 +27,23 @@ pub async fn create(
     match storage.create(&request.key, &request.value).await? {
         CreateOutcome::Created => Ok(KvReply::Created),
         CreateOutcome::AlreadyExists => Err(ApiError::KeyExists),
+    }
+}
+
+/// `/kv/{key}` with any method: GET, PUT and DELETE, or 405.
+pub async fn by_key(
+    req: HttpRequest,
+    payload: web::Payload,
+    storage: web::Data<Storage>,
+    limits: web::Data<LimitSettings>,
+) -> Result<KvReply, ApiError> {
+    match *req.method() {
+        Method::GET => get(req, storage, limits).await,
+        Method::PUT => update(req, payload, storage, limits).await,
+        Method::DELETE => delete(req, storage, limits).await,
+        _ => Err(ApiError::MethodNotAllowed {
+            allow: "GET, PUT, DELETE",
+        }),
     }
 }
 
@@ -70,17 +88,17 @@ pub async fn delete(
 /// The key from the path, percent-decoded once; it may contain `/`.
 fn path_key(req: &HttpRequest, limits: &LimitSettings) -> Result<Key, ApiError> {
     // The raw path, not the router's copy: the router has already decoded
-    // some escapes, and lossily where they are not UTF-8.
-    let segment = req
-        .uri()
-        .path()
-        .strip_prefix(KV_PREFIX)
-        .unwrap_or_else(|| req.match_info().get("key").unwrap_or_default());
+    // some escapes, and lossily where they are not UTF-8. Only a path whose
+    // "/kv/" prefix is itself percent-encoded lacks it; that is no key.
+    let segment = req.uri().path().strip_prefix(KV_PREFIX).unwrap_or_default();
     let key = Key::from_path(segment, limits.max_key_bytes).map_err(ApiError::InvalidKey)?;
     note_key(req, &key);
     Ok(key)
 }
 
+/// Leaves the key for the access log, which cannot see a key from a body.
 fn note_key(req: &HttpRequest, key: &Key) {
-    req.extensions_mut().insert(LoggedKey(key.clone()));
+    if access_log::enabled() {
+        req.extensions_mut().insert(LoggedKey(key.clone()));
+    }
 }

@@ -74,9 +74,11 @@ impl Running {
         }
     }
 
+    /// Stops the gateway as an orchestrator would (SIGTERM) and returns its stderr,
+    /// which it writes out on the way down.
     fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.terminate();
+        self.wait_exit(Duration::from_secs(15));
         let mut stderr = String::new();
         if let Some(mut pipe) = self.child.stderr.take() {
             let _ = pipe.read_to_string(&mut stderr);

@@ -1,0 +1,111 @@
+//! env_logger set up for a hot path: records go to stderr through a buffer
+//! that a background thread writes out every `FLUSH_INTERVAL`, so an access
+//! line costs a memcpy, not a write(2), per request.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// How long a log line may wait in the buffer.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// A buffer this large is written out at once rather than waiting.
+const MAX_BUFFERED: usize = 256 * 1024;
+
+/// Writes what is buffered; call it before the process exits.
+#[derive(Clone)]
+pub struct Flusher(Arc<Mutex<Vec<u8>>>);
+
+impl Flusher {
+    /// Writes every buffered line to stderr now.
+    pub fn flush(&self) {
+        let pending = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        write_stderr(&pending);
+    }
+}
+
+/// The env_logger target: appends to the shared buffer; `flush` is left to
+/// the background thread (env_logger flushes after every record).
+struct BufferedStderr(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufferedStderr {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let mut buffer = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        buffer.extend_from_slice(data);
+        if buffer.len() >= MAX_BUFFERED {
+            let full = std::mem::take(&mut *buffer);
+            drop(buffer);
+            write_stderr(&full);
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn write_stderr(bytes: &[u8]) {
+    if !bytes.is_empty() {
+        // Nowhere to report a failure to write the log.
+        let _ = std::io::stderr().lock().write_all(bytes);
+    }
+}
+
+/// Installs the logger: `RUST_LOG` sets the level (default `info`).
+pub fn init() -> Flusher {
+    let buffer = Arc::new(Mutex::new(Vec::with_capacity(64 * 1024)));
+    let flusher = Flusher(buffer.clone());
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        // rusty_tarantool's codec logs the login packet, password included,
+        // at info; no RUST_LOG setting may turn that on.
+        .filter_module("rusty_tarantool::tarantool::codec", log::LevelFilter::Off)
+        .target(env_logger::Target::Pipe(Box::new(BufferedStderr(buffer))))
+        // The default format's coloured level must then be stripped from every
+        // line again; a plain format of the same shape costs nothing to pass on.
+        .write_style(env_logger::WriteStyle::Always)
+        .format(|out, record| {
+            writeln!(
+                out,
+                "[{} {:<5} {}] {}",
+                out.timestamp(),
+                record.level(),
+                record.target(),
+                record.args()
+            )
+        })
+        .init();
+    let background = flusher.clone();
+    std::thread::Builder::new()
+        .name("log-flusher".into())
+        .spawn(move || loop {
+            std::thread::sleep(FLUSH_INTERVAL);
+            background.flush();
+        })
+        .expect("the log flusher thread starts");
+    flusher
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_are_buffered_until_flushed() {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let mut writer = BufferedStderr(buffer.clone());
+        writer.write_all(b"line\n").unwrap();
+        writer.flush().unwrap();
+        assert_eq!(&*buffer.lock().unwrap(), b"line\n");
+        Flusher(buffer.clone()).flush();
+        assert!(buffer.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_full_buffer_is_written_out_at_once() {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let mut writer = BufferedStderr(buffer.clone());
+        writer.write_all(&vec![b'\n'; MAX_BUFFERED]).unwrap();
+        assert!(buffer.lock().unwrap().is_empty());
+    }
+}
