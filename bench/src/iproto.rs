@@ -84,12 +84,7 @@ pub fn run(args: &Args) -> Result<(), String> {
                 tokio::spawn(async move { caller(client, op, &calls, measure_from, end).await })
             })
             .collect();
-        let mut total = Tally::new();
-        for task in tasks {
-            total.merge(&task.await.map_err(|e| e.to_string())?);
-        }
-        println!("{}", total.result_line(duration));
-        Ok(())
+        Tally::report_all(tasks, duration).await
     })
 }
 

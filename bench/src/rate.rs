@@ -70,12 +70,7 @@ pub fn run(args: &Args) -> Result<(), String> {
                 tokio::spawn(async move { connection(&plan, conn, first).await })
             })
             .collect();
-        let mut total = Tally::new();
-        for task in tasks {
-            total.merge(&task.await.map_err(|e| e.to_string())?);
-        }
-        println!("{}", total.result_line(duration));
-        Ok(())
+        Tally::report_all(tasks, duration).await
     })
 }
 

@@ -44,6 +44,19 @@ impl Tally {
         self.socket_errors += other.socket_errors;
     }
 
+    /// Waits for every task's tally, adds them up and prints the result line.
+    pub async fn report_all(
+        tasks: Vec<tokio::task::JoinHandle<Tally>>,
+        elapsed: Duration,
+    ) -> Result<(), String> {
+        let mut total = Tally::new();
+        for task in tasks {
+            total.merge(&task.await.map_err(|e| e.to_string())?);
+        }
+        println!("{}", total.result_line(elapsed));
+        Ok(())
+    }
+
     /// The `RESULT ...` line for a run that lasted `elapsed`.
     pub fn result_line(&self, elapsed: Duration) -> String {
         let requests = self.latency.len();
