@@ -59,11 +59,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     let concurrency: usize = args.get_or("concurrency", 64)?;
     // Like the gateway: one connection per worker thread.
     let threads: usize = args.get_or("threads", 2)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = crate::load_runtime(threads)?;
     runtime.block_on(async move {
         let mut clients = Vec::new();
         for _ in 0..threads {

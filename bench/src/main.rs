@@ -37,6 +37,15 @@ const USAGE: &str = "usage: kv-bench COMMAND [--option value]...
 Loads print one line: RESULT requests= duration_s= rps= p50_ms= p99_ms= max_ms=
 unexpected= socket_errors=";
 
+/// The multi-threaded runtime a load generator runs its connections on.
+fn load_runtime(threads: usize) -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let mut raw = std::env::args().skip(1);
     let command = raw.next().unwrap_or_default();

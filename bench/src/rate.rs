@@ -45,11 +45,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     if rate.is_nan() || rate <= 0.0 || connections == 0 || keys == 0 {
         return Err("--rate, --connections and --keys must be positive".into());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = crate::load_runtime(threads)?;
     runtime.block_on(async move {
         let start = Instant::now() + Duration::from_millis(20);
         let measure_from = start + warmup;
