@@ -53,6 +53,12 @@ pub struct TarantoolSettings {
     pub request_timeout_ms: u64,
     /// Pause between reconnection attempts.
     pub reconnect_interval_ms: u64,
+    /// Most operations sent to Tarantool in one batched call.
+    pub batch_max_ops: usize,
+    /// A batch stops taking operations once its arguments reach this size.
+    pub batch_max_bytes: usize,
+    /// Batched calls each worker may have in flight at once.
+    pub batches_in_flight: usize,
 }
 
 /// `[rate_limit]`: per-client request rate on `/kv`.
@@ -148,20 +154,6 @@ impl Settings {
                 "must be host:port",
             );
         }
-        if self.tarantool.request_timeout_ms == 0 {
-            return invalid(
-                "tarantool.request_timeout_ms",
-                "KV__TARANTOOL__REQUEST_TIMEOUT_MS",
-                "must be at least 1",
-            );
-        }
-        if self.tarantool.reconnect_interval_ms == 0 {
-            return invalid(
-                "tarantool.reconnect_interval_ms",
-                "KV__TARANTOOL__RECONNECT_INTERVAL_MS",
-                "must be at least 1",
-            );
-        }
         if self.rate_limit.per_second > 0 && self.rate_limit.burst == 0 {
             return invalid(
                 "rate_limit.burst",
@@ -176,19 +168,45 @@ impl Settings {
                 &problem,
             );
         }
-        if self.limits.max_body_bytes == 0 {
-            return invalid(
+        let at_least_one = [
+            (
+                self.tarantool.request_timeout_ms == 0,
+                "tarantool.request_timeout_ms",
+                "KV__TARANTOOL__REQUEST_TIMEOUT_MS",
+            ),
+            (
+                self.tarantool.reconnect_interval_ms == 0,
+                "tarantool.reconnect_interval_ms",
+                "KV__TARANTOOL__RECONNECT_INTERVAL_MS",
+            ),
+            (
+                self.tarantool.batch_max_ops == 0,
+                "tarantool.batch_max_ops",
+                "KV__TARANTOOL__BATCH_MAX_OPS",
+            ),
+            (
+                self.tarantool.batch_max_bytes == 0,
+                "tarantool.batch_max_bytes",
+                "KV__TARANTOOL__BATCH_MAX_BYTES",
+            ),
+            (
+                self.tarantool.batches_in_flight == 0,
+                "tarantool.batches_in_flight",
+                "KV__TARANTOOL__BATCHES_IN_FLIGHT",
+            ),
+            (
+                self.limits.max_body_bytes == 0,
                 "limits.max_body_bytes",
                 "KV__LIMITS__MAX_BODY_BYTES",
-                "must be at least 1",
-            );
-        }
-        if self.limits.max_key_bytes == 0 {
-            return invalid(
+            ),
+            (
+                self.limits.max_key_bytes == 0,
                 "limits.max_key_bytes",
                 "KV__LIMITS__MAX_KEY_BYTES",
-                "must be at least 1",
-            );
+            ),
+        ];
+        if let Some(&(_, key, env)) = at_least_one.iter().find(|(zero, _, _)| *zero) {
+            return invalid(key, env, "must be at least 1");
         }
         Ok(())
     }
@@ -225,6 +243,9 @@ impl std::fmt::Debug for TarantoolSettings {
             .field("password", &"<redacted>")
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("reconnect_interval_ms", &self.reconnect_interval_ms)
+            .field("batch_max_ops", &self.batch_max_ops)
+            .field("batch_max_bytes", &self.batch_max_bytes)
+            .field("batches_in_flight", &self.batches_in_flight)
             .finish()
     }
 }

@@ -12,7 +12,7 @@
 --
 -- The functions never decode a stored value into Lua: Lua numbers would turn
 -- 2.0 into 2 on the way back. Values arrive as raw MessagePack bytes, are
--- checked, and are written and returned as raw tuple data.
+-- checked, written as raw tuple data, and returned as the raw bytes of the field.
 
 local ffi = require('ffi')
 local fio = require('fio')
@@ -69,10 +69,33 @@ box.cfg({
 
 -- Raw writes: the module API takes a tuple as MessagePack bytes, so values
 -- keep their exact types (float vs integer) on the way in.
-pcall(ffi.cdef, [[
-int box_insert(uint32_t space_id, const char *tuple, const char *tuple_end, void **result);
-int box_replace(uint32_t space_id, const char *tuple, const char *tuple_end, void **result);
-]])
+-- Each declaration on its own: one Tarantool already made must not stop the rest.
+for _, declaration in ipairs({
+    'int box_insert(uint32_t space_id, const char *tuple, const char *tuple_end, void **result);',
+    'int box_replace(uint32_t space_id, const char *tuple, const char *tuple_end, void **result);',
+    'typedef struct tuple box_tuple_t;',
+    'const char *box_tuple_field(box_tuple_t *tuple, uint32_t fieldno);',
+    'uint32_t box_tuple_field_count(box_tuple_t *tuple);',
+    'size_t box_tuple_bsize(box_tuple_t *tuple);',
+    'int mp_check(const char **data, const char *end);',
+}) do
+    pcall(ffi.cdef, declaration)
+end
+
+-- The MessagePack bytes of field `fieldno` (0-based) of `tuple`, copied
+-- without decoding: decoding into Lua would turn 2.0 into 2.
+local function raw_field(tuple, fieldno)
+    local start = ffi.C.box_tuple_field(tuple, fieldno)
+    local stop = ffi.C.box_tuple_field(tuple, fieldno + 1)
+    if stop == nil then
+        -- The last field ends where the tuple does: after the array header
+        -- (1, 3 or 5 bytes by field count) and bsize bytes in all.
+        local count = ffi.C.box_tuple_field_count(tuple)
+        local header = count < 16 and 1 or (count < 65536 and 3 or 5)
+        stop = ffi.C.box_tuple_field(tuple, 0) - header + ffi.C.box_tuple_bsize(tuple)
+    end
+    return ffi.string(start, stop - start)
+end
 
 -- Schema migrations, applied in order, each exactly once; the version
 -- reached is kept in _kv_meta. Append new steps, never edit old ones.
@@ -132,6 +155,25 @@ local function guarded(fn)
     end
 end
 
+-- Whether `data` is exactly one well-formed MessagePack value. msgpuck's
+-- mp_check walks it in C without building anything; where a Tarantool does
+-- not export it, decoding into Lua checks the same, about ten times slower.
+local is_one_msgpack_value
+if pcall(function() return ffi.C.mp_check end) then
+    local cursor = ffi.new('const char *[1]')
+    is_one_msgpack_value = function(data)
+        local start = ffi.cast('const char *', data)
+        local stop = start + #data
+        cursor[0] = start
+        return ffi.C.mp_check(cursor, stop) == 0 and cursor[0] == stop
+    end
+else
+    is_one_msgpack_value = function(data)
+        local ok, _, next_pos = pcall(msgpack.decode, data)
+        return ok and next_pos == #data + 1
+    end
+end
+
 local function valid_key(key)
     return type(key) == 'string' and key ~= ''
 end
@@ -145,8 +187,7 @@ local function valid_value(value_mp)
     if not ((first >= 0x80 and first <= 0x8f) or first == 0xde or first == 0xdf) then
         return false
     end
-    local ok, _, next_pos = pcall(msgpack.decode, value_mp)
-    return ok and next_pos == #value_mp + 1
+    return is_one_msgpack_value(value_mp)
 end
 
 -- The tuple layout is known here only: {key, value}.
@@ -154,13 +195,13 @@ local function raw_record(key, value_mp)
     return '\x92' .. msgpack.encode(key) .. value_mp
 end
 
--- What the gateway gets back for a record: a tuple whose first field is
--- the value, built in C so the value's bytes are untouched.
+-- What the gateway gets back for a record: the value's MessagePack bytes,
+-- cut out of the tuple in C (a Lua string of them), never decoded.
 local function value_of(tuple)
-    return tuple:transform(1, 1)
+    return raw_field(tuple, 1)
 end
 
--- kv_get(key) -> 'found', {value} | 'missing'
+-- kv_get(key) -> 'found', value_mp | 'missing'
 local function kv_get(key)
     if not valid_key(key) then
         return 'bad_request', 'key must be a non-empty string'
@@ -218,7 +259,7 @@ local function kv_update(key, value_mp)
     return 'updated'
 end
 
--- kv_delete(key) -> 'deleted', {value} | 'missing'
+-- kv_delete(key) -> 'deleted', value_mp | 'missing'
 local function kv_delete(key)
     if not valid_key(key) then
         return 'bad_request', 'key must be a non-empty string'
@@ -230,15 +271,91 @@ local function kv_delete(key)
     return 'deleted', value_of(tuple)
 end
 
+local single = {
+    get = guarded(kv_get),
+    create = guarded(kv_create),
+    update = guarded(kv_update),
+    delete = guarded(kv_delete),
+}
+
+local bad_op = 'an operation is {name, key[, value_mp]} with name get, create, update or delete'
+
+-- Runs ops[i] and stores its status and detail (a value, a message, or
+-- box.NULL) at results[2i-1] and results[2i]: a flat array, no table per op.
+local function run_op(ops, i, results)
+    local op = ops[i]
+    local fn = type(op) == 'table' and single[op[1]]
+    local status, detail
+    if fn then
+        status, detail = fn(op[2], op[3])
+    else
+        status, detail = 'bad_request', bad_op
+    end
+    results[2 * i - 1] = status
+    results[2 * i] = detail == nil and box.NULL or detail
+end
+
+local function fail_all(count, err)
+    local status, message = failure(err)
+    local results = {}
+    for i = 1, count do
+        results[2 * i - 1] = status
+        results[2 * i] = message == nil and box.NULL or message
+    end
+    return results
+end
+
+-- kv_batch({{name, key[, value_mp]}, ...}) -> {status1, detail1, status2, detail2, ...}
+-- The gateway sends the operations its requests have waiting as one call:
+-- one round trip and, for writes, one transaction and so one WAL write for
+-- all of them. Operations run in order, each with the outcome it would have
+-- alone (a failed one is rolled back by itself); only a failed commit fails
+-- them all. Reads never yield, so a batch without writes needs no transaction.
+local function kv_batch(ops)
+    if type(ops) ~= 'table' then
+        return {}
+    end
+    local count = #ops
+    local writes = false
+    for i = 1, count do
+        local op = ops[i]
+        if type(op) ~= 'table' or op[1] ~= 'get' then
+            writes = true
+            break
+        end
+    end
+    local results = {}
+    if not writes then
+        for i = 1, count do
+            run_op(ops, i, results)
+        end
+        return results
+    end
+    local ok, err = pcall(box.begin)
+    if not ok then
+        return fail_all(count, err)
+    end
+    for i = 1, count do
+        run_op(ops, i, results)
+    end
+    ok, err = pcall(box.commit)
+    if not ok then
+        box.rollback()
+        return fail_all(count, err)
+    end
+    return results
+end
+
 local functions = {
-    kv_get = kv_get,
-    kv_create = kv_create,
-    kv_update = kv_update,
-    kv_delete = kv_delete,
+    kv_get = single.get,
+    kv_create = single.create,
+    kv_update = single.update,
+    kv_delete = single.delete,
+    kv_batch = kv_batch,
 }
 
 for name, fn in pairs(functions) do
-    rawset(_G, name, guarded(fn))
+    rawset(_G, name, fn)
 end
 
 -- The gateway's user may execute these functions and nothing else; they

@@ -1,8 +1,9 @@
-//! `kv-bench iproto`: the iproto ceiling. Calls the gateway's Lua functions
-//! (`kv_get`, `kv_update`) directly with the same raw MessagePack arguments
-//! and the same client crate as the gateway, with a fixed number of calls in
-//! flight (closed loop), so the gateway's figures can be read against what
-//! Tarantool and the client give without HTTP.
+//! `kv-bench iproto`: the iproto ceiling. Calls the gateway's Lua function
+//! `kv_batch` directly, one `get` or `update` per call, with the same raw
+//! MessagePack arguments and the same client crate as the gateway, with a
+//! fixed number of calls in flight (closed loop), so the gateway's figures
+//! can be read against what Tarantool and the client give without HTTP (and
+//! without the gateway's batching of concurrent requests).
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use tokio::time::{timeout, Instant};
 
 use crate::args::Args;
 use crate::stats::Tally;
-use crate::values::{key, key_args, key_value_args, value_json, value_msgpack};
+use crate::values::{batch_of_one, key, value_json, value_msgpack};
 
 /// Longest wait for one answer before it counts as an error.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -28,10 +29,10 @@ enum Op {
 }
 
 impl Op {
-    fn function(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
-            Op::Get => "kv_get",
-            Op::Update => "kv_update",
+            Op::Get => "get",
+            Op::Update => "update",
         }
     }
 
@@ -89,10 +90,10 @@ fn prepare(op: Op, keys: u64) -> Vec<Vec<u8>> {
         .map(|_| {
             let i = fastrand::u64(0..keys);
             match op {
-                Op::Get => key_args(&key(i)),
+                Op::Get => batch_of_one(op.name(), &key(i), None),
                 Op::Update => {
                     let value = value_msgpack(&value_json(i, fastrand::u64(0..1000)));
-                    key_value_args(&key(i), &value)
+                    batch_of_one(op.name(), &key(i), Some(&value))
                 }
             }
         })
@@ -112,7 +113,7 @@ async fn caller(
         if started >= end {
             break;
         }
-        let packet = match CommandPacket::call_raw(op.function(), args.clone()) {
+        let packet = match CommandPacket::call_raw("kv_batch", args.clone()) {
             Ok(packet) => packet,
             Err(_) => {
                 tally.socket_errors += 1;
@@ -137,9 +138,10 @@ async fn caller(
     tally
 }
 
-/// The first string of a call result `[status, ...]`.
+/// The first status of a `kv_batch` result `[[status, detail, ...]]`.
 fn status_of(data: &[u8]) -> Option<&str> {
     let mut rd = data;
+    rmp::decode::read_array_len(&mut rd).ok()?;
     rmp::decode::read_array_len(&mut rd).ok()?;
     rmp::decode::read_str_from_slice(rd).ok().map(|(s, _)| s)
 }

@@ -29,7 +29,7 @@ const USAGE: &str = "usage: kv-bench COMMAND [--option value]...
                                  mix, missing, health, webdis-get or webdis-set
   iproto --addr A --password P --op get|update --keys N --duration S
        [--warmup S] [--concurrency 64] [--threads 2] [--user kv_gateway]
-                                 calls kv_get/kv_update directly
+                                 calls kv_batch directly, one get/update per call
   calibrate [--seconds 1]        CPU speed per core, to spot a host that slowed down
   report --dir D [--meta-file F] [--font TTF]
                                  D/results.csv -> D/table.md, D/summary.csv, D/chart.png

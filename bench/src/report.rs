@@ -129,14 +129,14 @@ fn summarise(rows: &[Row], meta: &BTreeMap<String, String>) -> Vec<Summary> {
         .map(|k| k / 1024.0);
     let mut out = vec![
         line(
-            "gateway GET / iproto kv_get ceiling",
+            "gateway GET / iproto get ceiling",
             ratio(get, peak("iproto-get")),
             "x",
             "",
             None,
         ),
         line(
-            "gateway PUT / iproto kv_update ceiling",
+            "gateway PUT / iproto update ceiling",
             ratio(put, peak("iproto-update")),
             "x",
             "",

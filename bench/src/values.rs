@@ -49,20 +49,20 @@ pub fn value_msgpack(json: &str) -> Vec<u8> {
     out
 }
 
-/// Call arguments `[key]`, as the gateway's `codec::key_args`.
-pub fn key_args(key: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(key.len() + 8);
+/// Arguments of a `kv_batch` call with one operation, `[[[name, key]]]` or
+/// `[[[name, key, value-as-bin]]]`, as the gateway's `codec::operation` and
+/// `codec::batch_args` build them.
+pub fn batch_of_one(name: &str, key: &str, value_mp: Option<&[u8]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len() + value_mp.map_or(0, <[u8]>::len) + 16);
     rmp::encode::write_array_len(&mut out, 1).expect("writes to a Vec");
+    rmp::encode::write_array_len(&mut out, 1).expect("writes to a Vec");
+    let len = if value_mp.is_some() { 3 } else { 2 };
+    rmp::encode::write_array_len(&mut out, len).expect("writes to a Vec");
+    rmp::encode::write_str(&mut out, name).expect("writes to a Vec");
     rmp::encode::write_str(&mut out, key).expect("writes to a Vec");
-    out
-}
-
-/// Call arguments `[key, value-as-bin]`, as the gateway's `codec::key_value_args`.
-pub fn key_value_args(key: &str, value_mp: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(key.len() + value_mp.len() + 16);
-    rmp::encode::write_array_len(&mut out, 2).expect("writes to a Vec");
-    rmp::encode::write_str(&mut out, key).expect("writes to a Vec");
-    rmp::encode::write_bin(&mut out, value_mp).expect("writes to a Vec");
+    if let Some(value_mp) = value_mp {
+        rmp::encode::write_bin(&mut out, value_mp).expect("writes to a Vec");
+    }
     out
 }
 
@@ -82,10 +82,16 @@ mod tests {
 
     #[test]
     fn call_arguments_match_the_gateway() {
-        assert_eq!(key_args("k"), [0x91, 0xa1, b'k']);
         assert_eq!(
-            key_value_args("k", &value_msgpack("{}")),
-            [0x92, 0xa1, b'k', 0xc4, 0x01, 0x80]
+            batch_of_one("get", "k", None),
+            [0x91, 0x91, 0x92, 0xa3, b'g', b'e', b't', 0xa1, b'k']
+        );
+        assert_eq!(
+            batch_of_one("update", "k", Some(&value_msgpack("{}"))),
+            [
+                0x91, 0x91, 0x93, 0xa6, b'u', b'p', b'd', b'a', b't', b'e', 0xa1, b'k', 0xc4, 0x01,
+                0x80
+            ]
         );
     }
 }

@@ -49,67 +49,93 @@ pub fn msgpack_to_json(bytes: &[u8]) -> Result<JsonValue, CodecError> {
     Ok(JsonValue(out))
 }
 
-/// Arguments `[key]` of a call.
-pub fn key_args(key: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(key.len() + 8);
-    write_key_args(&mut out, key, 1);
+/// One operation of a `kv_batch` call: `[name, key]`, or `[name, key, value]`
+/// with the value as binary so Tarantool can store its bytes without
+/// decoding them into Lua.
+pub fn operation(name: &str, key: &str, value: Option<&EncodedValue>) -> Vec<u8> {
+    let value_len = value.map_or(0, |v| v.0.len());
+    let mut out = Vec::with_capacity(name.len() + key.len() + value_len + 16);
+    // Writes into a Vec cannot fail; lengths fit u32 because bodies are bounded.
+    let _ = rmp::encode::write_array_len(&mut out, if value.is_some() { 3 } else { 2 });
+    let _ = rmp::encode::write_str(&mut out, name);
+    let _ = rmp::encode::write_str(&mut out, key);
+    if let Some(value) = value {
+        let _ = rmp::encode::write_bin(&mut out, &value.0);
+    }
     out
 }
 
-/// Arguments `[key, value]` of a call; the value travels as binary so
-/// Tarantool can store its bytes without decoding them into Lua.
-pub fn key_value_args(key: &str, value: &EncodedValue) -> Vec<u8> {
-    let mut out = Vec::with_capacity(key.len() + value.0.len() + 16);
-    write_key_args(&mut out, key, 2);
-    // Writes into a Vec cannot fail; the length fits u32 because bodies are bounded.
-    let _ = rmp::encode::write_bin(&mut out, &value.0);
+/// Arguments `[[op, ...]]` of a `kv_batch` call from encoded operations.
+pub fn batch_args<'a>(ops: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let count = ops.len();
+    let mut out = Vec::with_capacity(count * 64 + 8);
+    let _ = rmp::encode::write_array_len(&mut out, 1);
+    let _ = rmp::encode::write_array_len(&mut out, count as u32);
+    for op in ops {
+        out.extend_from_slice(op);
+    }
     out
 }
 
-fn write_key_args(out: &mut Vec<u8>, key: &str, len: u32) {
-    // Writes into a Vec cannot fail.
-    let _ = rmp::encode::write_array_len(out, len);
-    let _ = rmp::encode::write_str(out, key);
+/// Splits a `kv_batch` result `[[status, detail, ...]]` into one encoded
+/// `status, detail` pair per operation, each a slice of `data` (no copy).
+pub fn split_batch(data: &bytes::Bytes, expected: usize) -> Result<Vec<bytes::Bytes>, CodecError> {
+    let mut rd: &[u8] = data;
+    let outer = rmp::decode::read_array_len(&mut rd)
+        .map_err(|e| CodecError(format!("batch result is not an array: {e}")))?;
+    let count = rmp::decode::read_array_len(&mut rd)
+        .map_err(|e| CodecError(format!("batch results are not an array: {e}")))?;
+    if outer != 1 || count as usize != 2 * expected {
+        return Err(CodecError(format!(
+            "expected {expected} results, got {count} values in {outer}"
+        )));
+    }
+    let mut start = data.len() - rd.len();
+    let mut results = Vec::with_capacity(expected);
+    for _ in 0..expected {
+        let (_, len) = read_reply(&data[start..])?;
+        results.push(data.slice(start..start + len));
+        start += len;
+    }
+    Ok(results)
 }
 
-/// What a kv_* function returned: its status and the encoded values after it.
+/// One operation's outcome: its status and its detail, if any.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Reply<'a> {
-    /// The first returned value, e.g. `found` or `missing`.
+    /// What happened, e.g. `found` or `missing`.
     pub status: &'a str,
-    /// The remaining returned values, still encoded.
-    pub rest: &'a [u8],
+    /// The stored value's MessagePack for `found` and `deleted`, a message
+    /// for failures, absent otherwise.
+    pub detail: Option<&'a [u8]>,
 }
 
-/// Splits a call's result `[status, ...]` into its status and the rest.
-pub fn parse_reply(data: &[u8]) -> Result<Reply<'_>, CodecError> {
-    let mut rd = data;
-    let len = rmp::decode::read_array_len(&mut rd)
-        .map_err(|e| CodecError(format!("result is not an array: {e}")))?;
-    if len == 0 {
-        return Err(CodecError("result is empty".into()));
-    }
-    let (status, rest) = rmp::decode::read_str_from_slice(rd)
+/// Reads one `status, detail` pair (a string, then nil or a string) from the
+/// start of `bytes`; returns it and how many bytes it took.
+pub fn read_reply(bytes: &[u8]) -> Result<(Reply<'_>, usize), CodecError> {
+    let (status, rest) = rmp::decode::read_str_from_slice(bytes)
         .map_err(|e| CodecError(format!("status is not a string: {e:?}")))?;
-    Ok(Reply { status, rest })
-}
-
-/// Reads a string value from the start of `bytes`.
-pub fn read_string(bytes: &[u8]) -> Result<&str, CodecError> {
-    rmp::decode::read_str_from_slice(bytes)
-        .map(|(s, _)| s)
-        .map_err(|e| CodecError(format!("expected a string: {e:?}")))
-}
-
-/// Renders the first field of the tuple at the start of `bytes` as JSON.
-pub fn first_field_as_json(bytes: &[u8]) -> Result<JsonValue, CodecError> {
-    let mut rd = bytes;
-    let len = rmp::decode::read_array_len(&mut rd)
-        .map_err(|e| CodecError(format!("record is not a tuple: {e}")))?;
-    if len == 0 {
-        return Err(CodecError("record tuple is empty".into()));
+    let mut rd = rest;
+    if rd.first() == Some(&0xc0) {
+        let reply = Reply {
+            status,
+            detail: None,
+        };
+        return Ok((reply, bytes.len() - rest.len() + 1));
     }
-    msgpack_to_json(rd)
+    let len = rmp::decode::read_str_len(&mut rd)
+        .map_err(|e| CodecError(format!("detail is neither nil nor a string: {e}")))?;
+    let detail = rd
+        .get(..len as usize)
+        .ok_or_else(|| CodecError("detail is cut short".into()))?;
+    let taken = bytes.len() - rd.len() + detail.len();
+    Ok((
+        Reply {
+            status,
+            detail: Some(detail),
+        },
+        taken,
+    ))
 }
 
 #[cfg(test)]
@@ -158,26 +184,50 @@ mod tests {
     }
 
     #[test]
-    fn call_arguments_are_an_array_of_key_and_binary_value() {
+    fn operations_are_name_key_and_binary_value() {
         let value = json_to_msgpack(&raw(r#"{}"#)).unwrap();
-        assert_eq!(key_args("k"), [0x91, 0xa1, b'k']);
         assert_eq!(
-            key_value_args("k", &value),
-            [0x92, 0xa1, b'k', 0xc4, 0x01, 0x80]
+            operation("get", "k", None),
+            [0x92, 0xa3, b'g', b'e', b't', 0xa1, b'k']
+        );
+        assert_eq!(
+            operation("put", "k", Some(&value)),
+            [0x93, 0xa3, b'p', b'u', b't', 0xa1, b'k', 0xc4, 0x01, 0x80]
+        );
+        let ops = [vec![0x01], vec![0x02]];
+        assert_eq!(
+            batch_args(ops.iter().map(Vec::as_slice)),
+            [0x91, 0x92, 0x01, 0x02]
         );
     }
 
     #[test]
-    fn a_reply_splits_into_status_and_rest() {
-        // ["found", [{"a": 1}]]
-        let data = [
-            0x92, 0xa5, b'f', b'o', b'u', b'n', b'd', 0x91, 0x81, 0xa1, b'a', 0x01,
-        ];
-        let reply = parse_reply(&data).unwrap();
-        assert_eq!(reply.status, "found");
+    fn a_batch_result_splits_into_one_pair_per_operation() {
+        // [["missing", nil, "found", <{"a": [1, 2.5]} as a string>]]
+        let mut value = vec![0x81, 0xa1, b'a', 0x92, 0x01, 0xcb];
+        value.extend_from_slice(&2.5f64.to_be_bytes());
+        let mut data = vec![0x91, 0x94, 0xa7];
+        data.extend_from_slice(b"missing");
+        data.extend_from_slice(&[0xc0, 0xa5]);
+        data.extend_from_slice(b"found");
+        data.push(0xa0 + value.len() as u8);
+        data.extend_from_slice(&value);
+        let data = bytes::Bytes::from(data);
+        let results = split_batch(&data, 2).unwrap();
+        let (missing, _) = read_reply(&results[0]).unwrap();
         assert_eq!(
-            first_field_as_json(reply.rest).unwrap().as_bytes(),
-            br#"{"a":1}"#
+            missing,
+            Reply {
+                status: "missing",
+                detail: None
+            }
+        );
+        let (found, taken) = read_reply(&results[1]).unwrap();
+        assert_eq!(taken, results[1].len());
+        assert_eq!(found.status, "found");
+        assert_eq!(
+            msgpack_to_json(found.detail.unwrap()).unwrap().as_bytes(),
+            br#"{"a":[1,2.5]}"#
         );
     }
 
@@ -186,14 +236,29 @@ mod tests {
         for data in [
             &[][..],
             &[0x90],
-            &[0x91, 0x01],
-            &[0x92, 0xa5, b'f'],
+            &[0xa5, b'f'],
+            &[0xa1, b'f'],
+            &[0xa1, b'f', 0x01],
+            &[0xa1, b'f', 0xa3, b'x'],
             &[0xc1],
         ] {
-            assert!(parse_reply(data).is_err(), "{data:?}");
+            assert!(read_reply(data).is_err(), "{data:?}");
         }
-        assert!(first_field_as_json(&[0x90]).is_err());
-        assert!(first_field_as_json(&[0x91, 0xc1]).is_err());
         assert!(msgpack_to_json(&[0x81]).is_err());
+    }
+
+    #[test]
+    fn a_malformed_batch_result_is_an_error_not_a_panic() {
+        for (data, expected) in [
+            (&[][..], 1),
+            (&[0x91, 0x92, 0xa1, b'f'], 1),
+            (&[0x91, 0x92, 0xa1, b'f', 0xc0], 2),
+            (&[0x91, 0x94, 0xa1, b'f', 0xc0], 2),
+            (&[0x92, 0x90, 0x90], 0),
+            (&[0x91, 0x92, 0xc1, 0xc0], 1),
+        ] {
+            let data = bytes::Bytes::copy_from_slice(data);
+            assert!(split_batch(&data, expected).is_err(), "{data:?}");
+        }
     }
 }

@@ -1,6 +1,8 @@
-//! The only code that talks to Tarantool: one method per operation, one
-//! round trip each, outcomes returned as data.
+//! The only code that talks to Tarantool: one method per operation,
+//! outcomes returned as data. Concurrent operations share round trips
+//! (see `batch`).
 
+pub mod batch;
 pub mod codec;
 pub mod tarantool;
 
@@ -10,6 +12,7 @@ pub use codec::{EncodedValue, JsonValue};
 
 use crate::key::Key;
 use crate::settings::TarantoolSettings;
+use batch::{Batcher, Kind};
 use codec::Reply;
 use tarantool::Connection;
 
@@ -19,7 +22,7 @@ pub enum StorageError {
     /// Not connected: the call was refused without being sent.
     #[error("not connected to Tarantool ({0})")]
     Unavailable(String),
-    /// Sent, but no answer within the request timeout.
+    /// No answer within the request timeout.
     #[error("no answer from Tarantool within {0:?}")]
     Timeout(Duration),
     /// The call failed in transport, or Tarantool raised an error.
@@ -45,6 +48,27 @@ pub enum StorageError {
     Protocol(String),
 }
 
+impl StorageError {
+    /// The same error again, for each operation of a batch that failed as a whole.
+    fn duplicate(&self) -> StorageError {
+        match self {
+            StorageError::Unavailable(reason) => StorageError::Unavailable(reason.clone()),
+            StorageError::Timeout(after) => StorageError::Timeout(*after),
+            StorageError::Call(err) => {
+                StorageError::Call(std::io::Error::new(err.kind(), err.to_string()))
+            }
+            StorageError::Failed(message) => StorageError::Failed(message.clone()),
+            StorageError::ReadOnly => StorageError::ReadOnly,
+            StorageError::TooLarge => StorageError::TooLarge,
+            StorageError::NoSpace => StorageError::NoSpace,
+            StorageError::InvalidArgument(message) => {
+                StorageError::InvalidArgument(message.clone())
+            }
+            StorageError::Protocol(message) => StorageError::Protocol(message.clone()),
+        }
+    }
+}
+
 /// What a create did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateOutcome {
@@ -67,22 +91,22 @@ pub enum UpdateOutcome {
 #[derive(Clone)]
 pub struct Storage {
     connection: Connection,
+    batcher: Batcher,
 }
 
 impl Storage {
     /// Opens a connection; call it on the worker thread that will use it.
     pub fn open(settings: &TarantoolSettings) -> Storage {
+        let connection = Connection::open(settings);
         Storage {
-            connection: Connection::open(settings),
+            batcher: Batcher::start(connection.clone(), settings),
+            connection,
         }
     }
 
     /// The value stored under `key`, if any.
     pub async fn get(&self, key: &Key) -> Result<Option<JsonValue>, StorageError> {
-        let data = self
-            .connection
-            .call("kv_get", codec::key_args(key.as_str()))
-            .await?;
+        let data = self.run(Kind::Read, "get", key, None).await?;
         let reply = parse(&data)?;
         match reply.status {
             "found" => value_of(&reply).map(Some),
@@ -97,8 +121,7 @@ impl Storage {
         key: &Key,
         value: &EncodedValue,
     ) -> Result<CreateOutcome, StorageError> {
-        let args = codec::key_value_args(key.as_str(), value);
-        let data = self.connection.call("kv_create", args).await?;
+        let data = self.run(Kind::Write, "create", key, Some(value)).await?;
         let reply = parse(&data)?;
         match reply.status {
             "created" => Ok(CreateOutcome::Created),
@@ -113,8 +136,7 @@ impl Storage {
         key: &Key,
         value: &EncodedValue,
     ) -> Result<UpdateOutcome, StorageError> {
-        let args = codec::key_value_args(key.as_str(), value);
-        let data = self.connection.call("kv_update", args).await?;
+        let data = self.run(Kind::Write, "update", key, Some(value)).await?;
         let reply = parse(&data)?;
         match reply.status {
             "updated" => Ok(UpdateOutcome::Updated),
@@ -125,10 +147,7 @@ impl Storage {
 
     /// Deletes the record and returns the value it had, if it existed.
     pub async fn delete(&self, key: &Key) -> Result<Option<JsonValue>, StorageError> {
-        let data = self
-            .connection
-            .call("kv_delete", codec::key_args(key.as_str()))
-            .await?;
+        let data = self.run(Kind::Write, "delete", key, None).await?;
         let reply = parse(&data)?;
         match reply.status {
             "deleted" => value_of(&reply).map(Some),
@@ -141,22 +160,40 @@ impl Storage {
     pub async fn ping(&self) -> Result<(), StorageError> {
         self.connection.ping().await
     }
+
+    /// Runs the operation `name` of `kv_batch` and returns its encoded result.
+    async fn run(
+        &self,
+        kind: Kind,
+        name: &str,
+        key: &Key,
+        value: Option<&EncodedValue>,
+    ) -> Result<bytes::Bytes, StorageError> {
+        let op = codec::operation(name, key.as_str(), value);
+        self.batcher.submit(kind, op).await
+    }
 }
 
 fn parse(data: &[u8]) -> Result<Reply<'_>, StorageError> {
-    codec::parse_reply(data).map_err(|e| StorageError::Protocol(e.to_string()))
+    codec::read_reply(data)
+        .map(|(reply, _)| reply)
+        .map_err(|e| StorageError::Protocol(e.to_string()))
 }
 
 fn value_of(reply: &Reply<'_>) -> Result<JsonValue, StorageError> {
-    codec::first_field_as_json(reply.rest).map_err(|e| StorageError::Protocol(e.to_string()))
+    let value = reply
+        .detail
+        .ok_or_else(|| StorageError::Protocol(format!("{} without a value", reply.status)))?;
+    codec::msgpack_to_json(value).map_err(|e| StorageError::Protocol(e.to_string()))
 }
 
 /// Turns the statuses every kv_* function may return on failure into errors.
 fn unexpected(reply: &Reply<'_>) -> StorageError {
     let message = || {
-        codec::read_string(reply.rest)
-            .unwrap_or("(no message)")
-            .to_owned()
+        reply
+            .detail
+            .map_or_else(|| "(no message)".into(), String::from_utf8_lossy)
+            .into_owned()
     };
     match reply.status {
         "too_large" => StorageError::TooLarge,

@@ -61,6 +61,11 @@ impl Connection {
             .map(|response| response.data)
     }
 
+    /// The request timeout every call is bounded by.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Sends an iproto ping, bounded by the request timeout.
     pub async fn ping(&self) -> Result<(), StorageError> {
         self.bounded(self.client.ping()).await.map(drop)
@@ -83,7 +88,7 @@ impl Connection {
     /// Fails at once when disconnected. Only while the very first connection
     /// attempt is under way does it wait (without queueing anything), so a
     /// gateway that just started does not turn away its first requests.
-    async fn wait_until_connected(&self, deadline: Instant) -> Result<(), StorageError> {
+    pub async fn wait_until_connected(&self, deadline: Instant) -> Result<(), StorageError> {
         loop {
             match self.client.get_status() {
                 ClientStatus::Connected => return Ok(()),

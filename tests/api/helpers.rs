@@ -28,6 +28,7 @@ pub struct TestTarantool {
     port: u16,
     work_dir: tempfile::TempDir,
     env: Vec<(String, String)>,
+    count_calls: bool,
 }
 
 impl TestTarantool {
@@ -53,7 +54,17 @@ impl TestTarantool {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            count_calls: false,
         }
+    }
+
+    /// Starts a private instance that also serves `test_call_count()`, the
+    /// number of iproto calls it has answered, to the gateway's user.
+    pub fn start_counting_calls(env: &[(&str, &str)]) -> TestTarantool {
+        let mut tarantool = TestTarantool::prepare(env);
+        tarantool.count_calls = true;
+        tarantool.restart();
+        tarantool
     }
 
     /// `host:port` of the instance.
@@ -98,7 +109,7 @@ impl TestTarantool {
     }
 
     fn launch(&mut self) {
-        let mut command = tarantool_command(self.port, self.work_dir.path());
+        let mut command = tarantool_command(self.port, self.work_dir.path(), self.count_calls);
         command.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         die_with_this_thread(&mut command);
         let mut child = match command.spawn() {
@@ -158,10 +169,14 @@ fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn tarantool_command(port: u16, work_dir: &Path) -> Command {
+fn tarantool_command(port: u16, work_dir: &Path, count_calls: bool) -> Command {
+    let init = project_root().join("tarantool/init.lua");
     let mut command = Command::new("tarantool");
+    if count_calls {
+        command.arg(project_root().join("tests/api/lua/call_counter.lua"));
+    }
     command
-        .arg(project_root().join("tarantool/init.lua"))
+        .arg(init)
         .current_dir(work_dir)
         .env("TARANTOOL_LISTEN", format!("127.0.0.1:{port}"))
         .env("TARANTOOL_WORK_DIR", work_dir)

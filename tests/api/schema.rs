@@ -130,3 +130,64 @@ async fn the_schema_survives_restarts() {
         assert_json(app.get(&key).await, 200, json!({"value": {"v": 1.5}})).await;
     }
 }
+
+#[tokio::test]
+async fn kv_batch_answers_malformed_operations_one_by_one() {
+    let tarantool = TestTarantool::start();
+    let client = ClientConfig::new(tarantool.address(), "kv_gateway", PASSWORD).build();
+    let ops = rmpv::Value::Array(vec![
+        rmpv::Value::from(vec![rmpv::Value::from("get"), rmpv::Value::from("nobody")]),
+        rmpv::Value::from(vec![rmpv::Value::from("drop"), rmpv::Value::from("k")]),
+        rmpv::Value::from(vec![rmpv::Value::from("get"), rmpv::Value::from("")]),
+        rmpv::Value::from("not an operation"),
+        rmpv::Value::from(vec![
+            rmpv::Value::from("create"),
+            rmpv::Value::from("k"),
+            rmpv::Value::Binary(vec![0x01]),
+        ]),
+        // A map cut short, and a map with bytes after it.
+        rmpv::Value::from(vec![
+            rmpv::Value::from("create"),
+            rmpv::Value::from("k"),
+            rmpv::Value::Binary(vec![0x81, 0xa1]),
+        ]),
+        rmpv::Value::from(vec![
+            rmpv::Value::from("update"),
+            rmpv::Value::from("k"),
+            rmpv::Value::Binary(vec![0x80, 0x80]),
+        ]),
+        rmpv::Value::from(vec![
+            rmpv::Value::from("create"),
+            rmpv::Value::from("k"),
+            rmpv::Value::Binary(vec![0x80]),
+        ]),
+    ]);
+    let response = client
+        .call_fn("kv_batch", &(ops,))
+        .await
+        .expect("kv_batch is allowed");
+    // A flat array: status, detail, status, detail, ...
+    let (results,): (Vec<rmpv::Value>,) = response.decode().unwrap();
+    let statuses: Vec<_> = results
+        .iter()
+        .step_by(2)
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "missing",
+            "bad_request",
+            "bad_request",
+            "bad_request",
+            "bad_request",
+            "bad_request",
+            "bad_request",
+            "created"
+        ]
+    );
+    // The malformed create changed nothing; the valid one in the same batch stuck.
+    let again = client.call_fn("kv_get", &("k",)).await.unwrap();
+    let reply: Vec<rmpv::Value> = again.decode().unwrap();
+    assert_eq!(reply[0].as_str(), Some("found"));
+}
