@@ -20,8 +20,10 @@ use super::tarantool::Connection;
 use super::StorageError;
 use crate::settings::TarantoolSettings;
 
-/// Whether an operation changes data; reads and writes travel apart, so a
-/// read never waits for the WAL write of a batch of writes.
+/// Whether an operation changes data. Reads and writes taken together go as
+/// two calls, so the reads are answered without waiting for the writes' WAL
+/// write. (They share one slot: separate slots per kind meant more, smaller
+/// calls and 10% less throughput on the 90/10 mix.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Runs without a transaction and never yields.
