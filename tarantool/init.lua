@@ -280,27 +280,28 @@ local single = {
 
 local bad_op = 'an operation is {name, key[, value_mp]} with name get, create, update or delete'
 
--- Runs ops[i] and stores its status and detail (a value, a message, or
--- box.NULL) at results[2i-1] and results[2i]: a flat array, no table per op.
+-- Results are a flat array: the status and detail (a value, a message, or
+-- box.NULL) of operation i at 2i-1 and 2i, so no table is built per operation.
+local function put_result(results, i, status, detail)
+    results[2 * i - 1] = status
+    results[2 * i] = detail == nil and box.NULL or detail
+end
+
 local function run_op(ops, i, results)
     local op = ops[i]
     local fn = type(op) == 'table' and single[op[1]]
-    local status, detail
     if fn then
-        status, detail = fn(op[2], op[3])
+        put_result(results, i, fn(op[2], op[3]))
     else
-        status, detail = 'bad_request', bad_op
+        put_result(results, i, 'bad_request', bad_op)
     end
-    results[2 * i - 1] = status
-    results[2 * i] = detail == nil and box.NULL or detail
 end
 
 local function fail_all(count, err)
     local status, message = failure(err)
     local results = {}
     for i = 1, count do
-        results[2 * i - 1] = status
-        results[2 * i] = message == nil and box.NULL or message
+        put_result(results, i, status, message)
     end
     return results
 end
@@ -324,24 +325,22 @@ local function kv_batch(ops)
             break
         end
     end
-    local results = {}
-    if not writes then
-        for i = 1, count do
-            run_op(ops, i, results)
+    if writes then
+        local ok, err = pcall(box.begin)
+        if not ok then
+            return fail_all(count, err)
         end
-        return results
     end
-    local ok, err = pcall(box.begin)
-    if not ok then
-        return fail_all(count, err)
-    end
+    local results = {}
     for i = 1, count do
         run_op(ops, i, results)
     end
-    ok, err = pcall(box.commit)
-    if not ok then
-        box.rollback()
-        return fail_all(count, err)
+    if writes then
+        local ok, err = pcall(box.commit)
+        if not ok then
+            box.rollback()
+            return fail_all(count, err)
+        end
     end
     return results
 end

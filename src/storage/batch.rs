@@ -39,7 +39,7 @@ struct Pending {
     reply: oneshot::Sender<Result<Bytes, StorageError>>,
 }
 
-/// How big batches get and how many are in flight.
+/// How big a batch may get.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
     max_ops: usize,
