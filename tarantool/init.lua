@@ -45,6 +45,13 @@ if password == nil then
         .. 'set it to the password the gateway will log in with (there is no default)\n')
     os.exit(1)
 end
+-- Example values that get copied into real deployments.
+local PLACEHOLDER_PASSWORDS = { ['change-me'] = true, ['changeme'] = true, ['password'] = true }
+if PLACEHOLDER_PASSWORDS[password:lower()] then
+    io.stderr:write(string.format('kv-gateway: KV_GATEWAY_PASSWORD is the placeholder %q; '
+        .. 'set a real password (for example: openssl rand -hex 16)\n', password))
+    os.exit(1)
+end
 local user = env('KV_GATEWAY_USER', 'kv_gateway')
 local listen = env('TARANTOOL_LISTEN', '127.0.0.1:3301')
 local work_dir = env('TARANTOOL_WORK_DIR', fio.cwd())
@@ -357,6 +364,19 @@ for name, fn in pairs(functions) do
     rawset(_G, name, fn)
 end
 
+-- Nobody reaches the instance without the gateway's credentials, and no
+-- login runs code it brings: Tarantool grants `guest` a session and the
+-- `public` role (which every user has) execute on built-in functions,
+-- among them the setuid `LUA` function, whose body is `loadstring(code)()`
+-- run as admin. Revoked on every start, so an instance created by any
+-- version (or a Tarantool upgrade that re-adds a grant) is closed again.
+local function lock_down()
+    box.schema.user.revoke('guest', 'session,usage', 'universe', nil, { if_exists = true })
+    for _, func in box.space._func:pairs() do
+        box.schema.role.revoke('public', 'execute', 'function', func.name, { if_exists = true })
+    end
+end
+
 -- The gateway's user may execute these functions and nothing else; they
 -- run with the rights of their definer (setuid).
 local function setup_access()
@@ -370,6 +390,7 @@ end
 
 if not box.info.ro then
     migrate()
+    lock_down()
     setup_access()
 end
 

@@ -11,3 +11,4 @@ mod helpers;
 mod kv;
 mod rate_limit;
 mod schema;
+mod security;

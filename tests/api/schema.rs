@@ -29,35 +29,6 @@ fn init_lua_refuses_to_start_without_a_password() {
 }
 
 #[tokio::test]
-async fn the_gateway_user_may_call_the_kv_functions_and_nothing_else() {
-    let tarantool = TestTarantool::start();
-    let client = ClientConfig::new(tarantool.address(), "kv_gateway", PASSWORD).build();
-    let missing = client
-        .call_fn("kv_get", &("nobody",))
-        .await
-        .expect("kv_get is allowed");
-    let reply: Vec<rmpv::Value> = missing.decode().unwrap();
-    assert_eq!(reply[0].as_str(), Some("missing"));
-
-    let eval = client.eval("return box.space.kv:select()", &()).await;
-    assert!(eval.is_err(), "eval must be denied");
-    let drop = client.call_fn("box.space.kv:drop", &()).await;
-    assert!(drop.is_err(), "calling box functions must be denied");
-    // The kv space is 512+; any direct select is denied.
-    let select = client
-        .select(
-            512,
-            0,
-            &("x",),
-            0,
-            10,
-            rusty_tarantool::tarantool::IteratorType::EQ,
-        )
-        .await;
-    assert!(select.is_err(), "direct reads must be denied");
-}
-
-#[tokio::test]
 async fn a_wrong_password_is_refused_and_the_gateway_says_503() {
     let tarantool = TestTarantool::start();
     let mut settings = test_settings(&tarantool.address());
