@@ -5,11 +5,11 @@ use actix_web::web::{BytesMut, Payload};
 use actix_web::HttpRequest;
 use futures_util::StreamExt;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::error::ApiError;
+use crate::json_numbers::check_integer_range;
 use crate::key::Key;
-use crate::storage::codec::json_to_msgpack;
+use crate::storage::incoming::IncomingValue;
 use crate::storage::EncodedValue;
 
 /// A parsed `POST /kv` body.
@@ -23,17 +23,16 @@ pub struct CreateRequest {
 
 #[derive(Deserialize)]
 #[serde(expecting = "a JSON object with \"key\" and \"value\"")]
-struct CreateBody<'a> {
+struct CreateBody {
     key: String,
-    #[serde(borrow)]
-    value: &'a RawValue,
+    value: IncomingValue,
 }
 
 #[derive(Deserialize)]
 #[serde(expecting = "a JSON object with \"value\"")]
-struct UpdateBody<'a> {
-    #[serde(borrow)]
-    value: &'a RawValue,
+struct UpdateBody {
+    key: Option<String>,
+    value: IncomingValue,
 }
 
 /// Reads the whole body, refusing it as soon as it is over `limit` bytes.
@@ -64,17 +63,23 @@ pub async fn read_limited(
 
 /// Parses a `POST /kv` body: `{"key": "...", "value": {...}}`.
 pub fn parse_create(body: &[u8], max_key_bytes: usize) -> Result<CreateRequest, ApiError> {
-    let parsed: CreateBody<'_> = parse_json(body)?;
+    let parsed: CreateBody = parse_json(body)?;
     let key =
         Key::parse(parsed.key, max_key_bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
-    let value = encode_object(parsed.value)?;
+    let value = object(parsed.value)?;
     Ok(CreateRequest { key, value })
 }
 
-/// Parses a `PUT /kv/{key}` body: `{"value": {...}}`.
-pub fn parse_update(body: &[u8]) -> Result<EncodedValue, ApiError> {
-    let parsed: UpdateBody<'_> = parse_json(body)?;
-    encode_object(parsed.value)
+/// Parses a `PUT /kv/{key}` body: `{"value": {...}}`, optionally with a
+/// `key`, which must then be the key of the path.
+pub fn parse_update(body: &[u8], key: &Key) -> Result<EncodedValue, ApiError> {
+    let parsed: UpdateBody = parse_json(body)?;
+    if parsed.key.as_deref().is_some_and(|k| k != key.as_str()) {
+        return Err(ApiError::InvalidBody(
+            "the key in the body differs from the key in the path".into(),
+        ));
+    }
+    object(parsed.value)
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
@@ -87,15 +92,19 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
             "request body must be a JSON object".into(),
         ));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::InvalidBody(e.to_string()))
+    let parsed = serde_json::from_slice(body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    check_integer_range(body).map_err(ApiError::InvalidBody)?;
+    Ok(parsed)
 }
 
 /// The schema stores a map, so only a JSON object is a value.
-fn encode_object(value: &RawValue) -> Result<EncodedValue, ApiError> {
-    if !value.get().starts_with('{') {
-        return Err(ApiError::InvalidBody("value must be a JSON object".into()));
+fn object(value: IncomingValue) -> Result<EncodedValue, ApiError> {
+    match value {
+        IncomingValue::Object(value) => Ok(value),
+        IncomingValue::NotObject => {
+            Err(ApiError::InvalidBody("value must be a JSON object".into()))
+        }
     }
-    json_to_msgpack(value).map_err(|e| ApiError::InvalidBody(e.to_string()))
 }
 
 #[cfg(test)]
@@ -170,14 +179,38 @@ mod tests {
 
     #[test]
     fn an_update_body_needs_an_object_value() {
-        assert!(parse_update(br#"{"value":{"a":[]}}"#).is_ok());
+        let key = Key::parse("k".into(), 8).unwrap();
+        assert!(parse_update(br#"{"value":{"a":[]}}"#, &key).is_ok());
         assert!(matches!(
-            parse_update(br#"{"value":"x"}"#),
+            parse_update(br#"{"value":"x"}"#, &key),
             Err(ApiError::InvalidBody(_))
         ));
         assert!(matches!(
-            parse_update(br#"{}"#),
+            parse_update(br#"{}"#, &key),
             Err(ApiError::InvalidBody(_))
         ));
+    }
+
+    #[test]
+    fn an_update_body_may_repeat_the_key_but_not_change_it() {
+        let key = Key::parse("k".into(), 8).unwrap();
+        assert!(parse_update(br#"{"key":"k","value":{}}"#, &key).is_ok());
+        match parse_update(br#"{"key":"other","value":{}}"#, &key) {
+            Err(ApiError::InvalidBody(detail)) => assert_eq!(
+                detail,
+                "the key in the body differs from the key in the path"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn duplicate_names_and_out_of_range_integers_are_refused() {
+        assert!(create_detail(br#"{"key":"k","value":{"a":1,"a":2}}"#)
+            .starts_with(r#"duplicate member name "a""#));
+        assert!(
+            create_detail(br#"{"key":"k","value":{"x":18446744073709551616}}"#)
+                .starts_with("integer 18446744073709551616 is out of range")
+        );
     }
 }

@@ -5,6 +5,7 @@ pub mod body;
 pub mod client_ip;
 pub mod error;
 pub mod healthcheck;
+pub mod json_numbers;
 pub mod key;
 pub mod logging;
 pub mod reply;

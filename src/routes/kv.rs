@@ -67,7 +67,7 @@ pub async fn update(
 ) -> Result<KvReply, ApiError> {
     let key = path_key(&req, &limits)?;
     let body = read_limited(&req, payload, limits.max_body_bytes).await?;
-    let value = parse_update(&body)?;
+    let value = parse_update(&body, &key)?;
     match storage.update(&key, &value).await? {
         UpdateOutcome::Updated => Ok(KvReply::Updated),
         UpdateOutcome::NotFound => Err(ApiError::KeyNotFound),

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod codec;
+pub mod incoming;
 pub mod tarantool;
 
 use std::time::Duration;

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_json, shared_tarantool, spawn_app, spawn_app_with, test_settings, TestApp,
+    assert_json, json_of, shared_tarantool, spawn_app, spawn_app_with, test_settings, TestApp,
 };
 
 fn invalid_body(detail: &str) -> Value {
@@ -154,7 +154,7 @@ async fn unknown_fields_are_ignored() {
         json!({"result": "record created"}),
     )
     .await;
-    let update = json!({"value": {"b": 2}, "key": "ignored-too"});
+    let update = json!({"value": {"b": 2}, "note": "ignored-too"});
     assert_json(
         app.update_raw(&key, update.to_string()).await,
         200,
@@ -162,6 +162,100 @@ async fn unknown_fields_are_ignored() {
     )
     .await;
     assert_json(app.get(&key).await, 200, json!({"value": {"b": 2}})).await;
+}
+
+#[tokio::test]
+async fn a_put_body_may_repeat_its_key_but_a_different_one_is_400() {
+    let app = spawn_app().await;
+    let key = app.key("same");
+    app.create(&key, &json!({"v": 1})).await;
+    let same = json!({"key": key, "value": {"v": 2}});
+    assert_json(
+        app.update_raw(&key, same.to_string()).await,
+        200,
+        json!({"result": "record updated"}),
+    )
+    .await;
+    let other = json!({"key": app.key("other"), "value": {"v": 3}});
+    assert_json(
+        app.update_raw(&key, other.to_string()).await,
+        400,
+        invalid_body("the key in the body differs from the key in the path"),
+    )
+    .await;
+    assert_json(app.get(&key).await, 200, json!({"value": {"v": 2}})).await;
+}
+
+#[tokio::test]
+async fn integers_beyond_the_stored_range_are_400_not_floats() {
+    let app = spawn_app().await;
+    let key = app.key("big-int");
+    let k = json!(key).to_string();
+    for (number, detail) in [
+        (
+            "18446744073709551616",
+            "integer 18446744073709551616 is out of range",
+        ),
+        (
+            "-9223372036854775809",
+            "integer -9223372036854775809 is out of range",
+        ),
+    ] {
+        let body = format!(r#"{{"key":{k},"value":{{"x":[{number}]}}}}"#);
+        let response = app.create_raw(body).await;
+        assert_eq!(response.status(), 400);
+        let json = json_of(response).await;
+        assert_eq!(json["error"], "invalid request body");
+        assert!(
+            json["detail"].as_str().unwrap().starts_with(detail),
+            "{json}"
+        );
+    }
+    assert_json(app.get(&key).await, 404, json!({"error": "key not found"})).await;
+
+    // The edges themselves, and floats written as floats, are fine.
+    let body = format!(
+        r#"{{"key":{k},"value":{{"max":18446744073709551615,"min":-9223372036854775808,"f":1.8446744073709552e19}}}}"#
+    );
+    assert_eq!(app.create_raw(body).await.status(), 200);
+    let put = r#"{"value":{"x":99999999999999999999}}"#;
+    let response = app.update_raw(&key, put).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        app.get(&key).await.text().await.unwrap(),
+        r#"{"value":{"max":18446744073709551615,"min":-9223372036854775808,"f":1.8446744073709552e+19}}"#
+    );
+}
+
+#[tokio::test]
+async fn duplicate_member_names_at_any_depth_are_400() {
+    let app = spawn_app().await;
+    let key = app.key("dup-names");
+    let k = json!(key).to_string();
+    let body = format!(r#"{{"key":{k},"value":{{"a":1,"a":2}}}}"#);
+    let detail = format!(
+        "duplicate member name \"a\" at line 1 column {}",
+        body.len() - 1
+    );
+    assert_json(app.create_raw(body).await, 400, invalid_body(&detail)).await;
+    let nested = format!(r#"{{"key":{k},"value":{{"x":[{{"b":1,"\u0062":2}}]}}}}"#);
+    let response = app.create_raw(nested).await;
+    assert_eq!(response.status(), 400);
+    let json = json_of(response).await;
+    assert!(
+        json["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(r#"duplicate member name "b""#),
+        "{json}"
+    );
+    assert_json(app.get(&key).await, 404, json!({"error": "key not found"})).await;
+    app.create(&key, &json!({"a": 1})).await;
+    let response = app
+        .update_raw(&key, r#"{"value":{"a":{"c":1,"c":1}}}"#)
+        .await;
+    assert_eq!(response.status(), 400);
+    assert_json(app.get(&key).await, 200, json!({"value": {"a": 1}})).await;
 }
 
 #[tokio::test]
