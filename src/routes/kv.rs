@@ -30,7 +30,7 @@ pub async fn create(
     }
 }
 
-/// `/kv/{key}` with any method: GET, PUT and DELETE, or 405.
+/// `/kv/{key}` with any method: GET, PUT and DELETE, or 405; `POST /kv/` is `POST /kv`.
 pub async fn by_key(
     req: HttpRequest,
     payload: web::Payload,
@@ -38,6 +38,10 @@ pub async fn by_key(
     limits: web::Data<LimitSettings>,
 ) -> Result<KvReply, ApiError> {
     match *req.method() {
+        // What clients of other key-value HTTP APIs send; `/kv/k/` stays the key `k/`.
+        Method::POST if req.uri().path() == KV_PREFIX => {
+            create(req, payload, storage, limits).await
+        }
         Method::GET => get(req, storage, limits).await,
         Method::PUT => update(req, payload, storage, limits).await,
         Method::DELETE => delete(req, storage, limits).await,

@@ -277,3 +277,38 @@ async fn a_body_is_json_whatever_its_content_type() {
 async fn the_key_path_helper_escapes_everything_reserved() {
     assert_eq!(kv_path("a/b c%"), "/kv/a%2Fb%20c%25");
 }
+
+#[tokio::test]
+async fn post_with_a_trailing_slash_creates_like_post_kv() {
+    let app = spawn_app().await;
+    let key = app.key("slash-post");
+    let body = json!({"key": key, "value": {"v": 1}}).to_string();
+    assert_json(
+        app.request(Method::POST, "/kv/", Some(body.clone().into_bytes()))
+            .await,
+        200,
+        json!({"result": "record created"}),
+    )
+    .await;
+    assert_json(
+        app.request(Method::POST, "/kv/", Some(body.into_bytes()))
+            .await,
+        409,
+        json!({"error": "key already exists"}),
+    )
+    .await;
+    assert_json(app.get(&key).await, 200, json!({"value": {"v": 1}})).await;
+    // Any other key path still takes no POST; `/kv/k/` is the key `k/`.
+    let response = app.request(Method::POST, "/kv/k/", None).await;
+    assert_eq!(response.headers().get("allow").unwrap(), "GET, PUT, DELETE");
+    assert_eq!(response.status(), 405);
+    let trailing = app.key("t/");
+    app.create(&trailing, &json!({"slash": true})).await;
+    assert_json(
+        app.request(Method::GET, &format!("/kv/{trailing}"), None)
+            .await,
+        200,
+        json!({"value": {"slash": true}}),
+    )
+    .await;
+}
