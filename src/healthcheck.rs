@@ -2,11 +2,21 @@
 //! healthchecks need no curl in the image.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-/// Where to reach a server bound to `bind`: a wildcard bind is reached on loopback.
-pub fn target(bind: SocketAddr) -> SocketAddr {
+/// Where to reach a server bound to `bind` (`host:port`, resolved here the
+/// way the server resolved it): a wildcard bind is reached on loopback.
+pub fn target(bind: &str) -> Result<SocketAddr, String> {
+    let first = bind
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {bind}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{bind} resolves to no address"))?;
+    Ok(reachable(first))
+}
+
+fn reachable(bind: SocketAddr) -> SocketAddr {
     let ip = match bind.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
@@ -53,17 +63,15 @@ mod tests {
     #[test]
     fn a_wildcard_bind_is_checked_on_loopback() {
         assert_eq!(
-            target("0.0.0.0:8080".parse().unwrap()),
+            target("0.0.0.0:8080").unwrap(),
             "127.0.0.1:8080".parse().unwrap()
         );
+        assert_eq!(target("[::]:8080").unwrap(), "[::1]:8080".parse().unwrap());
         assert_eq!(
-            target("[::]:8080".parse().unwrap()),
-            "[::1]:8080".parse().unwrap()
-        );
-        assert_eq!(
-            target("10.1.2.3:80".parse().unwrap()),
+            target("10.1.2.3:80").unwrap(),
             "10.1.2.3:80".parse().unwrap()
         );
+        assert!(target("localhost:80").unwrap().ip().is_loopback());
     }
 
     #[test]

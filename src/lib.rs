@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod body;
+pub mod build_info;
 pub mod client_ip;
 pub mod error;
 pub mod healthcheck;

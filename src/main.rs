@@ -1,20 +1,24 @@
 //! The kv-gateway binary: logger, settings, server.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use kv_gateway::{healthcheck, logging};
+use kv_gateway::{build_info, healthcheck, logging};
 
 use kv_gateway::settings::Settings;
 use kv_gateway::startup::Application;
 
-const USAGE: &str = "usage: kv-gateway [--config FILE]
-       kv-gateway healthcheck [--config FILE]
+const USAGE: &str = "usage: kv-gateway [--config FILE]              serve the API
+       kv-gateway healthcheck [--config FILE]  exit 0 if the gateway answers GET /health
+       kv-gateway --version                    print the version and exit
+       kv-gateway --help                       print this text and exit
 
 Serves the /kv HTTP API in front of Tarantool. Settings come from the built-in
-defaults, then FILE, then KV__SECTION__KEY environment variables; see README.md.
-`healthcheck` asks the gateway configured so for GET /health and exits 0 on 200.";
+defaults, then FILE, then KV__SECTION__KEY environment variables (for example
+KV__TARANTOOL__PASSWORD, required to serve); see README.md. `healthcheck`
+reads only server.bind and asks that address for GET /health.";
 
 /// How long `healthcheck` waits for the server.
 const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
@@ -24,6 +28,7 @@ enum Command {
     Serve(Option<PathBuf>),
     Healthcheck(Option<PathBuf>),
     Usage,
+    Version,
 }
 
 fn main() -> ExitCode {
@@ -34,36 +39,33 @@ fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
-    let (config, healthcheck) = match parse_args(std::env::args().skip(1)) {
-        Ok(Command::Serve(config)) => (config, false),
-        Ok(Command::Healthcheck(config)) => (config, true),
-        Ok(Command::Usage) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+    match parse_args(std::env::args().skip(1)) {
+        Ok(Command::Serve(config)) => serve(config.as_deref()),
+        Ok(Command::Healthcheck(config)) => check_health(config.as_deref()),
+        Ok(Command::Usage) => print_out(USAGE),
+        Ok(Command::Version) => print_out(&format!("kv-gateway {}", build_info::VERSION_LINE)),
         Err(message) => {
             eprintln!("kv-gateway: {message}\n{USAGE}");
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
-    let settings = match Settings::load(config.as_deref()) {
+    }
+}
+
+/// Prints `text` to stdout; a closed stdout (`| head`) is no failure.
+fn print_out(text: &str) -> ExitCode {
+    let _ = writeln!(std::io::stdout(), "{text}");
+    ExitCode::SUCCESS
+}
+
+fn serve(config: Option<&Path>) -> ExitCode {
+    let settings = match Settings::load(config) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("kv-gateway: {err}");
             return ExitCode::from(2);
         }
     };
-    if healthcheck {
-        let target = healthcheck::target(settings.server.bind);
-        return match healthcheck::check(target, HEALTHCHECK_TIMEOUT) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("kv-gateway: unhealthy: {message}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    match actix_web::rt::System::new().block_on(serve(settings)) {
+    match actix_web::rt::System::new().block_on(run_server(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("kv-gateway: {err}");
@@ -72,11 +74,34 @@ fn run() -> ExitCode {
     }
 }
 
-async fn serve(settings: Settings) -> std::io::Result<()> {
-    let bind = settings.server.bind;
+fn check_health(config: Option<&Path>) -> ExitCode {
+    let bind = match Settings::load_bind(config) {
+        Ok(bind) => bind,
+        Err(err) => {
+            eprintln!("kv-gateway: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match healthcheck::target(&bind)
+        .and_then(|target| healthcheck::check(target, HEALTHCHECK_TIMEOUT))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("kv-gateway: unhealthy: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_server(settings: Settings) -> std::io::Result<()> {
+    let bind = settings.server.bind.clone();
     let app = Application::build(settings)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
-    log::info!("kv-gateway listening on {bind}");
+    log::info!(
+        "kv-gateway {} listening on {bind} (port {})",
+        build_info::VERSION_LINE,
+        app.port()
+    );
     app.run_until_stopped().await
 }
 
@@ -85,7 +110,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
     let mut healthcheck = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "-h" | "--help" => return Ok(Command::Usage),
+            "-h" | "--help" | "help" => return Ok(Command::Usage),
+            "-V" | "--version" | "version" => return Ok(Command::Version),
             "healthcheck" if !healthcheck => healthcheck = true,
             "--config" => match args.next() {
                 Some(path) => config = Some(PathBuf::from(path)),

@@ -1,7 +1,6 @@
 //! The settings tree and its layered loading: built-in defaults, then an
 //! optional `--config` file, then `KV__SECTION__KEY` environment variables.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -31,8 +30,9 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
-    /// Address the HTTP server listens on.
-    pub bind: SocketAddr,
+    /// Address the HTTP server listens on: `host:port`, the host an IP
+    /// address or a name resolved at start.
+    pub bind: String,
     /// Worker threads; 0 means one per CPU core.
     pub workers: usize,
     /// How long a graceful shutdown waits for in-flight requests.
@@ -105,20 +105,17 @@ pub enum SettingsError {
 impl Settings {
     /// Loads defaults < `file` (if given) < `KV__SECTION__KEY` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
-        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
-        if let Some(file) = file {
-            builder = builder.add_source(File::from(file).required(true));
-        }
-        // No try_parsing: it would turn a password such as "1.50" into "1.5".
-        // Typed fields still parse from strings.
-        builder = builder.add_source(
-            Environment::with_prefix("KV")
-                .prefix_separator("__")
-                .separator("__"),
-        );
-        let settings: Settings = builder.build()?.try_deserialize()?;
+        let settings: Settings = layered(file)?.try_deserialize()?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// Only `server.bind`, from the same layers: all `healthcheck` needs,
+    /// so it runs without the Tarantool password.
+    pub fn load_bind(file: Option<&Path>) -> Result<String, SettingsError> {
+        let bind: String = layered(file)?.get("server.bind")?;
+        check_bind(&bind)?;
+        Ok(bind)
     }
 
     /// Loads the defaults overridden by `toml` (no file, no environment).
@@ -133,6 +130,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
+        check_bind(&self.server.bind)?;
         let invalid = |key, env, problem: &str| {
             Err(SettingsError::Invalid {
                 key,
@@ -212,6 +210,39 @@ impl Settings {
     }
 }
 
+/// Defaults < `file` (if given) < `KV__SECTION__KEY` environment variables.
+fn layered(file: Option<&Path>) -> Result<Config, SettingsError> {
+    let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+    if let Some(file) = file {
+        builder = builder.add_source(File::from(file).required(true));
+    }
+    // No try_parsing: it would turn a password such as "1.50" into "1.5".
+    // Typed fields still parse from strings.
+    builder = builder.add_source(
+        Environment::with_prefix("KV")
+            .prefix_separator("__")
+            .separator("__"),
+    );
+    Ok(builder.build()?)
+}
+
+/// `server.bind` must be `host:port`; the host is resolved when binding.
+fn check_bind(bind: &str) -> Result<(), SettingsError> {
+    let port = bind
+        .rsplit_once(':')
+        .map(|(host, port)| (host, port.parse::<u16>()));
+    match port {
+        Some((host, Ok(_))) if !host.is_empty() => Ok(()),
+        _ => Err(SettingsError::Invalid {
+            key: "server.bind",
+            env: "KV__SERVER__BIND",
+            problem: format!(
+                "must be host:port, such as 127.0.0.1:8080, [::1]:8080 or localhost:8080; got {bind:?}"
+            ),
+        }),
+    }
+}
+
 impl ServerSettings {
     /// Worker threads to start: the setting, or one per CPU core for 0.
     pub fn worker_count(&self) -> usize {
@@ -283,7 +314,7 @@ mod tests {
     #[test]
     fn the_default_file_loads_and_has_the_documented_defaults() {
         let settings = Settings::from_toml("[tarantool]\npassword = \"x\"").unwrap();
-        assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.server.bind, "127.0.0.1:8080");
         assert_eq!(settings.tarantool.address, "127.0.0.1:3301");
         assert_eq!(settings.tarantool.user, "kv_gateway");
         assert_eq!(settings.tarantool.request_timeout(), Duration::from_secs(1));
@@ -329,6 +360,22 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(err.contains("server.workers"), "{err}");
+    }
+
+    #[test]
+    fn bind_takes_a_host_name_or_an_address_with_a_port() {
+        for bind in ["localhost:8080", "127.0.0.1:0", "[::1]:8080", "gateway:80"] {
+            let toml = format!("[tarantool]\npassword = \"x\"\n[server]\nbind = \"{bind}\"");
+            assert!(Settings::from_toml(&toml).is_ok(), "{bind}");
+        }
+        for bind in ["localhost", ":8080", "host:port", "127.0.0.1:65536", ""] {
+            let toml = format!("[tarantool]\npassword = \"x\"\n[server]\nbind = \"{bind}\"");
+            let err = Settings::from_toml(&toml).unwrap_err().to_string();
+            assert!(
+                err.contains("server.bind") && err.contains("host:port"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

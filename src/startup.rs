@@ -23,9 +23,10 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `server.bind` (port 0 picks a free port) and builds the server.
+    /// Binds `server.bind` (a host name is resolved and its first address
+    /// that binds is used; port 0 picks a free port) and builds the server.
     pub fn build(settings: Settings) -> std::io::Result<Application> {
-        let listener = TcpListener::bind(settings.server.bind)?;
+        let listener = TcpListener::bind(settings.server.bind.as_str())?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, settings)?;
         Ok(Application { port, server })

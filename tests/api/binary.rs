@@ -271,11 +271,11 @@ async fn the_healthcheck_subcommand_reports_a_running_gateway() {
             .env("KV__TARANTOOL__PASSWORD", PASSWORD),
         port,
     );
+    // No password: the healthcheck needs nothing but server.bind.
     let healthcheck = || {
         gateway()
             .arg("healthcheck")
             .env("KV__SERVER__BIND", &bind)
-            .env("KV__TARANTOOL__PASSWORD", PASSWORD)
             .output()
             .unwrap()
     };
@@ -345,4 +345,69 @@ async fn sigterm_finishes_in_flight_requests_and_exits_0() {
     assert_eq!(response.text().await.unwrap(), r#"{"value":{"v":1}}"#);
     let status = running.wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "exit status after SIGTERM");
+}
+
+#[test]
+fn version_and_help_print_and_exit_0() {
+    let version = gateway()
+        .arg("--version")
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(version.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&version.stdout);
+    assert!(
+        text.starts_with(&format!(
+            "kv-gateway {} (commit ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+    for flag in ["--help", "-h"] {
+        let help = gateway().arg(flag).stdout(Stdio::piped()).output().unwrap();
+        assert_eq!(help.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&help.stdout);
+        for part in ["usage:", "healthcheck", "--config FILE", "--version"] {
+            assert!(text.contains(part), "{flag}: {text}");
+        }
+    }
+    let stderr = fails_with(gateway().arg("--bogus"));
+    assert!(
+        stderr.contains("unknown argument") && stderr.contains("usage:"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_host_name_in_server_bind_is_resolved() {
+    let port = free_port();
+    let bind = format!("localhost:{port}");
+    let running = Running::start(
+        gateway()
+            .env("KV__SERVER__BIND", &bind)
+            .env("KV__TARANTOOL__ADDRESS", shared_tarantool())
+            .env("KV__TARANTOOL__PASSWORD", PASSWORD),
+        port,
+    );
+    let health = reqwest::get(format!("{}/health", running.address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let check = gateway()
+        .arg("healthcheck")
+        .env("KV__SERVER__BIND", &bind)
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+    running.stop();
+}
+
+#[test]
+fn a_misspelled_setting_stops_start_up() {
+    let stderr = fails_with(
+        gateway()
+            .env("KV__TARANTOOL__PASSWORD", "x")
+            .env("KV__SERVER__WORKRS", "2"),
+    );
+    assert!(stderr.contains("workrs"), "{stderr}");
 }
