@@ -380,6 +380,52 @@ pub fn kv_path(key: &str) -> String {
     path
 }
 
+/// Sends `request_head` (the request line and headers, without the final
+/// empty line) and `body` over a fresh TCP connection, as written, with no
+/// client in between to normalise the path; returns the status and the
+/// body of the answer.
+pub fn raw_request(app: &TestApp, request_head: &str, body: &[u8]) -> RawResponse {
+    use std::io::Write;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("the gateway accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = request_head.to_owned();
+    head.push_str("\r\nConnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    RawResponse::parse(&answer)
+}
+
+/// An HTTP answer read off the wire by `raw_request`.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// The status code.
+    pub status: u16,
+    /// Everything after the empty line.
+    pub body: String,
+}
+
+impl RawResponse {
+    fn parse(answer: &[u8]) -> RawResponse {
+        let text = String::from_utf8_lossy(answer);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .lines()
+            .next()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {text:?}"));
+        RawResponse {
+            status,
+            body: body.to_owned(),
+        }
+    }
+}
+
 /// Asserts the status and the exact JSON body of a response.
 pub async fn assert_json(response: Response, status: u16, body: Value) {
     assert_eq!(response.status().as_u16(), status, "status");

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{assert_json, json_of, kv_path, spawn_app};
+use crate::helpers::{assert_json, json_of, kv_path, raw_request, spawn_app};
 
 #[tokio::test]
 async fn create_then_get_returns_the_value() {
@@ -311,4 +311,17 @@ async fn post_with_a_trailing_slash_creates_like_post_kv() {
         json!({"value": {"slash": true}}),
     )
     .await;
+}
+
+#[tokio::test]
+async fn dot_segments_written_as_percent_2e_are_keys() {
+    let app = spawn_app().await;
+    let key = app.key("a/../b/.");
+    app.create(&key, &json!({"dots": true})).await;
+    // As curl sends it; WHATWG URL parsers (reqwest, browsers) would drop
+    // %2E segments too, so the request is written by hand.
+    let path = format!("/kv/{}", key.replace('.', "%2E"));
+    let response = raw_request(&app, &format!("GET {path} HTTP/1.1\r\nHost: t"), b"");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.body, r#"{"value":{"dots":true}}"#);
 }
