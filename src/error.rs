@@ -34,9 +34,15 @@ pub enum ApiError {
     /// Tarantool is out of memory for data.
     #[error("insufficient storage")]
     InsufficientStorage(#[source] StorageError),
-    /// Tarantool is unreachable, too slow, or failed the call.
+    /// Tarantool is unreachable, read-only or too slow: worth a retry.
     #[error("storage unavailable")]
     StorageUnavailable(#[source] StorageError),
+    /// `/ready` found the gateway unable to do its work; the detail says why.
+    #[error("storage unavailable")]
+    NotReady(#[source] StorageError),
+    /// A failure a retry will not fix (protocol, permission, Lua error).
+    #[error("internal error")]
+    Internal(#[source] StorageError),
     /// No route matches the path.
     #[error("not found")]
     NotFound,
@@ -54,6 +60,18 @@ impl ApiError {
         match self {
             ApiError::InvalidBody(detail) => Some(detail.clone()),
             ApiError::InvalidKey(err) => Some(err.to_string()),
+            ApiError::NotReady(err) => Some(err.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The `code` field of a 503: whether the request may have been applied.
+    fn code(&self) -> Option<&'static str> {
+        match self {
+            ApiError::StorageUnavailable(StorageError::OutcomeUnknown(_)) => {
+                Some("outcome_unknown")
+            }
+            ApiError::StorageUnavailable(_) => Some("not_applied"),
             _ => None,
         }
     }
@@ -64,8 +82,10 @@ impl From<StorageError> for ApiError {
         match err {
             StorageError::TooLarge => ApiError::PayloadTooLarge,
             StorageError::NoSpace => ApiError::InsufficientStorage(err),
-            StorageError::InvalidArgument(detail) => ApiError::InvalidBody(detail),
-            other => ApiError::StorageUnavailable(other),
+            StorageError::Internal(_) => ApiError::Internal(err),
+            StorageError::NotApplied(_)
+            | StorageError::OutcomeUnknown(_)
+            | StorageError::ReadOnly => ApiError::StorageUnavailable(err),
         }
     }
 }
@@ -79,7 +99,10 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
-            ApiError::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageUnavailable(_) | ApiError::NotReady(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
@@ -94,11 +117,14 @@ impl ResponseError for ApiError {
         let body = ErrorBody {
             error: self.to_string(),
             detail: self.detail(),
+            code: self.code(),
         };
         let mut response = HttpResponse::build(status);
         response.insert_header(ContentType::json());
         match self {
-            ApiError::StorageUnavailable(_) | ApiError::InsufficientStorage(_) => {
+            ApiError::StorageUnavailable(_)
+            | ApiError::NotReady(_)
+            | ApiError::InsufficientStorage(_) => {
                 response.insert_header((RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS));
             }
             ApiError::MethodNotAllowed { allow } => {
@@ -111,12 +137,15 @@ impl ResponseError for ApiError {
     }
 }
 
-/// The one shape of every error body: `error` first, then `detail` if any.
+/// The one shape of every error body: `error` first, then `detail` and
+/// `code` where there are any.
 #[derive(serde::Serialize)]
 struct ErrorBody {
     error: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
 }
 
 /// The error and all its causes on one line, for the log.
@@ -136,7 +165,6 @@ mod tests {
     use super::*;
     use actix_web::body::MessageBody;
     use serde_json::json;
-    use std::time::Duration;
 
     fn body_of(err: &ApiError) -> serde_json::Value {
         let bytes = err.error_response().into_body().try_into_bytes().unwrap();
@@ -182,9 +210,29 @@ mod tests {
                 json!({"error": "insufficient storage"}),
             ),
             (
-                ApiError::StorageUnavailable(StorageError::Timeout(Duration::from_secs(1))),
+                ApiError::StorageUnavailable(StorageError::OutcomeUnknown("t".into())),
                 503,
-                json!({"error": "storage unavailable"}),
+                json!({"error": "storage unavailable", "code": "outcome_unknown"}),
+            ),
+            (
+                ApiError::StorageUnavailable(StorageError::NotApplied("down".into())),
+                503,
+                json!({"error": "storage unavailable", "code": "not_applied"}),
+            ),
+            (
+                ApiError::StorageUnavailable(StorageError::ReadOnly),
+                503,
+                json!({"error": "storage unavailable", "code": "not_applied"}),
+            ),
+            (
+                ApiError::NotReady(StorageError::Internal("protocol 1".into())),
+                503,
+                json!({"error": "storage unavailable", "detail": "protocol 1"}),
+            ),
+            (
+                ApiError::Internal(StorageError::Internal("denied".into())),
+                500,
+                json!({"error": "internal error"}),
             ),
             (ApiError::NotFound, 404, json!({"error": "not found"})),
             (
@@ -213,10 +261,12 @@ mod tests {
     }
 
     #[test]
-    fn unavailable_storage_asks_the_client_to_retry() {
-        let response = ApiError::StorageUnavailable(StorageError::Timeout(Duration::from_secs(1)))
-            .error_response();
+    fn unavailable_storage_asks_the_client_to_retry_and_an_internal_error_does_not() {
+        let response =
+            ApiError::StorageUnavailable(StorageError::OutcomeUnknown("t".into())).error_response();
         assert_eq!(response.headers().get(RETRY_AFTER).unwrap(), "1");
+        let response = ApiError::Internal(StorageError::Internal("lua".into())).error_response();
+        assert!(response.headers().get(RETRY_AFTER).is_none());
     }
 
     #[test]
@@ -227,7 +277,7 @@ mod tests {
 
     #[test]
     fn server_errors_never_echo_their_cause() {
-        let err = ApiError::StorageUnavailable(StorageError::Failed("secret internals".into()));
+        let err = ApiError::Internal(StorageError::Internal("secret internals".into()));
         assert!(!body_of(&err).to_string().contains("secret"));
         assert!(error_chain(&err).contains("secret internals"));
     }
@@ -243,8 +293,12 @@ mod tests {
             ApiError::InsufficientStorage(_)
         ));
         assert!(matches!(
-            ApiError::from(StorageError::Unavailable("down".into())),
+            ApiError::from(StorageError::NotApplied("down".into())),
             ApiError::StorageUnavailable(_)
+        ));
+        assert!(matches!(
+            ApiError::from(StorageError::Internal("lua".into())),
+            ApiError::Internal(_)
         ));
     }
 }

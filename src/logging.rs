@@ -75,6 +75,17 @@ pub fn init() -> Flusher {
             )
         })
         .init();
+    // Panics go through the logger too, and are written out at once: a
+    // panic on the main thread ends the process before the next flush.
+    let on_panic = flusher.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        log::error!(
+            "panic in thread {}: {info}",
+            thread.name().unwrap_or("unnamed")
+        );
+        on_panic.flush();
+    }));
     let background = flusher.clone();
     std::thread::Builder::new()
         .name("log-flusher".into())

@@ -21,8 +21,8 @@ pub enum KvReply {
     Deleted {
         /// The deleted record's key.
         key: Key,
-        /// The value it had.
-        value: JsonValue,
+        /// The value it had; `None` if it could not be shown as JSON.
+        value: Option<JsonValue>,
     },
 }
 
@@ -44,7 +44,8 @@ impl KvReply {
                 let mut head = br#"{"deleted":{"key":"#.to_vec();
                 head.extend_from_slice(&key);
                 head.extend_from_slice(br#","value":"#);
-                wrap(&head, value.as_bytes(), b"}}")
+                let value = value.as_ref().map_or(&b"null"[..], JsonValue::as_bytes);
+                wrap(&head, value, b"}}")
             }
         }
     }
@@ -95,8 +96,18 @@ mod tests {
             serde_json::json!({"value": {"a": 1}})
         );
         assert_eq!(
-            json(&KvReply::Deleted { key, value }.body()),
+            json(
+                &KvReply::Deleted {
+                    key: key.clone(),
+                    value: Some(value)
+                }
+                .body()
+            ),
             serde_json::json!({"deleted": {"key": "we\"ird", "value": {"a": 1}}})
+        );
+        assert_eq!(
+            json(&KvReply::Deleted { key, value: None }.body()),
+            serde_json::json!({"deleted": {"key": "we\"ird", "value": null}})
         );
     }
 }

@@ -53,10 +53,20 @@ pub struct TarantoolSettings {
     pub request_timeout_ms: u64,
     /// Pause between reconnection attempts.
     pub reconnect_interval_ms: u64,
+    /// A connection that is not up this long after it was made or lost is
+    /// replaced by a new one (bounds a hanging connect or greeting).
+    pub connect_timeout_ms: u64,
+    /// With no answer from Tarantool for this long, the connection is pinged.
+    pub ping_interval_ms: u64,
+    /// This many unanswered pings in a row and the connection is replaced.
+    pub ping_misses: u32,
     /// Most operations sent to Tarantool in one batched call.
     pub batch_max_ops: usize,
     /// A batch stops taking operations once its arguments reach this size.
     pub batch_max_bytes: usize,
+    /// Tarantool stops running a batch's operations once its answers reach
+    /// this size; the rest go in the next batch.
+    pub batch_max_reply_bytes: usize,
     /// Batched calls each worker may have in flight at once.
     pub batches_in_flight: usize,
 }
@@ -178,6 +188,21 @@ impl Settings {
                 "KV__TARANTOOL__RECONNECT_INTERVAL_MS",
             ),
             (
+                self.tarantool.connect_timeout_ms == 0,
+                "tarantool.connect_timeout_ms",
+                "KV__TARANTOOL__CONNECT_TIMEOUT_MS",
+            ),
+            (
+                self.tarantool.ping_interval_ms == 0,
+                "tarantool.ping_interval_ms",
+                "KV__TARANTOOL__PING_INTERVAL_MS",
+            ),
+            (
+                self.tarantool.ping_misses == 0,
+                "tarantool.ping_misses",
+                "KV__TARANTOOL__PING_MISSES",
+            ),
+            (
                 self.tarantool.batch_max_ops == 0,
                 "tarantool.batch_max_ops",
                 "KV__TARANTOOL__BATCH_MAX_OPS",
@@ -186,6 +211,11 @@ impl Settings {
                 self.tarantool.batch_max_bytes == 0,
                 "tarantool.batch_max_bytes",
                 "KV__TARANTOOL__BATCH_MAX_BYTES",
+            ),
+            (
+                self.tarantool.batch_max_reply_bytes == 0,
+                "tarantool.batch_max_reply_bytes",
+                "KV__TARANTOOL__BATCH_MAX_REPLY_BYTES",
             ),
             (
                 self.tarantool.batches_in_flight == 0,
@@ -263,6 +293,16 @@ impl TarantoolSettings {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
     }
+
+    /// `connect_timeout_ms` as a `Duration`.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    /// `ping_interval_ms` as a `Duration`.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms)
+    }
 }
 
 // The password must never reach a log line.
@@ -274,8 +314,12 @@ impl std::fmt::Debug for TarantoolSettings {
             .field("password", &"<redacted>")
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("reconnect_interval_ms", &self.reconnect_interval_ms)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("ping_interval_ms", &self.ping_interval_ms)
+            .field("ping_misses", &self.ping_misses)
             .field("batch_max_ops", &self.batch_max_ops)
             .field("batch_max_bytes", &self.batch_max_bytes)
+            .field("batch_max_reply_bytes", &self.batch_max_reply_bytes)
             .field("batches_in_flight", &self.batches_in_flight)
             .finish()
     }

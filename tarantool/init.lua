@@ -10,6 +10,7 @@
 --   TARANTOOL_MEMTX_MAX_TUPLE_SIZE   bytes for one record  (default 3145728, 3 MiB)
 --   KV_GATEWAY_USER                  the gateway's login   (default kv_gateway)
 --   KV_GATEWAY_PASSWORD              its password          (required)
+--   KV_MAX_KEY_BYTES                 longest key, bytes    (default 1024)
 --
 -- The functions never decode a stored value into Lua: Lua numbers would turn
 -- 2.0 into 2 on the way back. Values arrive as raw MessagePack bytes, are
@@ -42,6 +43,12 @@ if not fio.path.is_dir(work_dir) and not fio.mktree(work_dir) then
     env.die(string.format('cannot create TARANTOOL_WORK_DIR %q', work_dir))
 end
 
+-- Tarantool 2.10+ can keep reads from seeing a write whose WAL write is
+-- still under way: with the MVCC engine on, a read outside box.begin() (all
+-- of a read batch's) reads only confirmed data. Earlier versions cannot.
+local major, minor = require('tarantool').version:match('^(%d+)%.(%d+)')
+local read_confirmed = tonumber(major) > 2 or (tonumber(major) == 2 and tonumber(minor) >= 10)
+
 -- Listening starts only once the schema and functions are in place, so the
 -- gateway never sees a half-initialised instance.
 box.cfg({
@@ -53,18 +60,27 @@ box.cfg({
     -- Every acknowledged write is in the WAL (the OS page cache), so it
     -- survives a kill -9 of Tarantool.
     wal_mode = 'write',
+    memtx_use_mvcc_engine = read_confirmed or nil,
 })
+require('log').info('kv-gateway: reads see %s', read_confirmed
+    and 'only writes confirmed by the WAL (MVCC engine on)'
+    or 'writes whose WAL write may still be under way (Tarantool before 2.10)')
+
+local limits = require('kv.limits')
+limits.max_key_bytes = env.positive_integer('KV_MAX_KEY_BYTES', limits.max_key_bytes)
 
 local access = require('kv.access')
 local batch = require('kv.batch')
+local protocol = require('kv.protocol')
 local schema = require('kv.schema')
 
 local functions = {
-    kv_get = batch.single.get,
-    kv_create = batch.single.create,
-    kv_update = batch.single.update,
-    kv_delete = batch.single.delete,
+    kv_get = batch.single('get'),
+    kv_create = batch.single('create'),
+    kv_update = batch.single('update'),
+    kv_delete = batch.single('delete'),
     kv_batch = batch.kv_batch,
+    kv_ready = protocol.kv_ready,
 }
 
 local names = {}

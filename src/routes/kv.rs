@@ -78,7 +78,8 @@ pub async fn update(
     }
 }
 
-/// `DELETE /kv/{key}`: remove the record and return what it held.
+/// `DELETE /kv/{key}`: remove the record and return what it held (`null`
+/// for a value that cannot be shown as JSON; the record is gone anyway).
 pub async fn delete(
     req: HttpRequest,
     storage: web::Data<Storage>,

@@ -2,6 +2,8 @@
 //! stored values streamed to JSON without a `Value` tree (`incoming` does
 //! the other direction).
 
+use super::protocol::{ReadyInfo, Status};
+
 /// A JSON object encoded as one MessagePack map, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedValue(Vec<u8>);
@@ -59,16 +61,32 @@ pub fn operation(name: &str, key: &str, value: Option<&EncodedValue>) -> Vec<u8>
     out
 }
 
-/// Arguments `[[op, ...]]` of a `kv_batch` call from encoded operations.
-pub fn batch_args<'a>(ops: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u8> {
+/// Arguments `[[op, ...], max_reply_bytes]` of a `kv_batch` call.
+pub fn batch_args<'a>(
+    ops: impl ExactSizeIterator<Item = &'a [u8]>,
+    max_reply_bytes: usize,
+) -> Vec<u8> {
     let count = ops.len();
-    let mut out = Vec::with_capacity(count * 64 + 8);
-    let _ = rmp::encode::write_array_len(&mut out, 1);
+    let mut out = Vec::with_capacity(count * 64 + 16);
+    let _ = rmp::encode::write_array_len(&mut out, 2);
     let _ = rmp::encode::write_array_len(&mut out, count as u32);
     for op in ops {
         out.extend_from_slice(op);
     }
+    let _ = rmp::encode::write_uint(&mut out, max_reply_bytes as u64);
     out
+}
+
+/// Arguments of a call that takes none.
+pub fn no_args() -> Vec<u8> {
+    vec![0x90]
+}
+
+/// Reads `kv_ready`'s answer: one map of the Lua side's protocol and limits.
+pub fn read_ready(data: &[u8]) -> Result<ReadyInfo, CodecError> {
+    let (info,): (ReadyInfo,) =
+        rmp_serde::from_slice(data).map_err(|e| CodecError(e.to_string()))?;
+    Ok(info)
 }
 
 /// Splits a `kv_batch` result `[[status, detail, ...]]` into one encoded
@@ -97,18 +115,25 @@ pub fn split_batch(data: &bytes::Bytes, expected: usize) -> Result<Vec<bytes::By
 /// One operation's outcome: its status and its detail, if any.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Reply<'a> {
-    /// What happened, e.g. `found` or `missing`.
-    pub status: &'a str,
+    /// What happened.
+    pub status: Status,
     /// The stored value's MessagePack for `found` and `deleted`, a message
     /// for failures, absent otherwise.
     pub detail: Option<&'a [u8]>,
 }
 
-/// Reads one `status, detail` pair (a string, then nil or a string) from the
-/// start of `bytes`; returns it and how many bytes it took.
+/// The status of an encoded `status, detail` pair, if it is one.
+pub fn status_of(bytes: &[u8]) -> Option<Status> {
+    read_reply(bytes).ok().map(|(reply, _)| reply.status)
+}
+
+/// Reads one `status, detail` pair (a known status name, then nil or a
+/// string) from the start of `bytes`; returns it and how many bytes it took.
 pub fn read_reply(bytes: &[u8]) -> Result<(Reply<'_>, usize), CodecError> {
-    let (status, rest) = rmp::decode::read_str_from_slice(bytes)
+    let (name, rest) = rmp::decode::read_str_from_slice(bytes)
         .map_err(|e| CodecError(format!("status is not a string: {e:?}")))?;
+    let status =
+        Status::parse(name).ok_or_else(|| CodecError(format!("unknown status {name:?}")))?;
     let mut rd = rest;
     if rd.first() == Some(&0xc0) {
         let reply = Reply {
@@ -149,8 +174,8 @@ mod tests {
         );
         let ops = [vec![0x01], vec![0x02]];
         assert_eq!(
-            batch_args(ops.iter().map(Vec::as_slice)),
-            [0x91, 0x92, 0x01, 0x02]
+            batch_args(ops.iter().map(Vec::as_slice), 1000),
+            [0x92, 0x92, 0x01, 0x02, 0xcd, 0x03, 0xe8]
         );
     }
 
@@ -171,13 +196,13 @@ mod tests {
         assert_eq!(
             missing,
             Reply {
-                status: "missing",
+                status: Status::Missing,
                 detail: None
             }
         );
         let (found, taken) = read_reply(&results[1]).unwrap();
         assert_eq!(taken, results[1].len());
-        assert_eq!(found.status, "found");
+        assert_eq!(found.status, Status::Found);
         assert_eq!(
             msgpack_to_json(found.detail.unwrap()).unwrap().as_bytes(),
             br#"{"a":[1,2.5]}"#
@@ -194,6 +219,7 @@ mod tests {
             &[0xa1, b'f', 0x01],
             &[0xa1, b'f', 0xa3, b'x'],
             &[0xc1],
+            &[0xa3, b'n', b'e', b'w', 0xc0],
         ] {
             assert!(read_reply(data).is_err(), "{data:?}");
         }

@@ -3,36 +3,34 @@
 //! (see `batch`).
 
 pub mod batch;
+mod client;
 pub mod codec;
 pub mod incoming;
+pub mod protocol;
 pub mod tarantool;
-
-use std::time::Duration;
 
 pub use codec::{EncodedValue, JsonValue};
 
 use crate::key::Key;
-use crate::settings::TarantoolSettings;
+use crate::settings::{LimitSettings, TarantoolSettings};
 use batch::{Batcher, Kind};
 use codec::Reply;
+use protocol::{Op, ReadyInfo, Status};
 use tarantool::Connection;
 
 /// Why a storage call did not produce an outcome.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    /// Not connected: the call was refused without being sent.
-    #[error("not connected to Tarantool ({0})")]
-    Unavailable(String),
-    /// No answer within the request timeout.
-    #[error("no answer from Tarantool within {0:?}")]
-    Timeout(Duration),
-    /// The call failed in transport, or Tarantool raised an error.
-    #[error("Tarantool call failed")]
-    Call(#[source] std::io::Error),
-    /// Tarantool caught an error in the operation and reported it.
-    #[error("Tarantool failed the operation: {0}")]
-    Failed(String),
-    /// The instance is read-only (a replica, or still starting).
+    /// The operation was never sent (not connected, no call slot in time,
+    /// the gateway stopping) or Tarantool refused it before changing
+    /// anything: it was not applied.
+    #[error("{0}")]
+    NotApplied(String),
+    /// It was sent but no answer came (timeout, connection lost): it may or
+    /// may not have been applied.
+    #[error("{0}")]
+    OutcomeUnknown(String),
+    /// The instance is read-only (a replica, or still starting): not applied.
     #[error("Tarantool is read-only")]
     ReadOnly,
     /// The record is over Tarantool's `memtx_max_tuple_size`.
@@ -41,31 +39,22 @@ pub enum StorageError {
     /// Tarantool's memory for data (`memtx_memory`) is full.
     #[error("Tarantool is out of memory for data")]
     NoSpace,
-    /// Tarantool refused the arguments as malformed.
+    /// Something a retry will not fix: the two sides disagree on the
+    /// protocol, the gateway's user lacks a grant, or the Lua code failed.
     #[error("{0}")]
-    InvalidArgument(String),
-    /// The answer did not have the agreed shape.
-    #[error("unexpected answer from Tarantool: {0}")]
-    Protocol(String),
+    Internal(String),
 }
 
 impl StorageError {
     /// The same error again, for each operation of a batch that failed as a whole.
     fn duplicate(&self) -> StorageError {
         match self {
-            StorageError::Unavailable(reason) => StorageError::Unavailable(reason.clone()),
-            StorageError::Timeout(after) => StorageError::Timeout(*after),
-            StorageError::Call(err) => {
-                StorageError::Call(std::io::Error::new(err.kind(), err.to_string()))
-            }
-            StorageError::Failed(message) => StorageError::Failed(message.clone()),
+            StorageError::NotApplied(reason) => StorageError::NotApplied(reason.clone()),
+            StorageError::OutcomeUnknown(reason) => StorageError::OutcomeUnknown(reason.clone()),
             StorageError::ReadOnly => StorageError::ReadOnly,
             StorageError::TooLarge => StorageError::TooLarge,
             StorageError::NoSpace => StorageError::NoSpace,
-            StorageError::InvalidArgument(message) => {
-                StorageError::InvalidArgument(message.clone())
-            }
-            StorageError::Protocol(message) => StorageError::Protocol(message.clone()),
+            StorageError::Internal(reason) => StorageError::Internal(reason.clone()),
         }
     }
 }
@@ -93,6 +82,7 @@ pub enum UpdateOutcome {
 pub struct Storage {
     connection: Connection,
     batcher: Batcher,
+    batch_max_ops: usize,
 }
 
 impl Storage {
@@ -100,18 +90,19 @@ impl Storage {
     pub fn open(settings: &TarantoolSettings) -> Storage {
         let connection = Connection::open(settings);
         Storage {
-            batcher: Batcher::start(connection.clone(), settings),
+            batcher: Batcher::start(&connection, settings),
             connection,
+            batch_max_ops: settings.batch_max_ops,
         }
     }
 
     /// The value stored under `key`, if any.
     pub async fn get(&self, key: &Key) -> Result<Option<JsonValue>, StorageError> {
-        let data = self.run(Kind::Read, "get", key, None).await?;
+        let data = self.run(Op::Get, key, None).await?;
         let reply = parse(&data)?;
         match reply.status {
-            "found" => value_of(&reply).map(Some),
-            "missing" => Ok(None),
+            Status::Found => value_of(&reply).map(Some),
+            Status::Missing => Ok(None),
             _ => Err(unexpected(&reply)),
         }
     }
@@ -122,11 +113,11 @@ impl Storage {
         key: &Key,
         value: &EncodedValue,
     ) -> Result<CreateOutcome, StorageError> {
-        let data = self.run(Kind::Write, "create", key, Some(value)).await?;
+        let data = self.run(Op::Create, key, Some(value)).await?;
         let reply = parse(&data)?;
         match reply.status {
-            "created" => Ok(CreateOutcome::Created),
-            "exists" => Ok(CreateOutcome::AlreadyExists),
+            Status::Created => Ok(CreateOutcome::Created),
+            Status::Exists => Ok(CreateOutcome::AlreadyExists),
             _ => Err(unexpected(&reply)),
         }
     }
@@ -137,58 +128,74 @@ impl Storage {
         key: &Key,
         value: &EncodedValue,
     ) -> Result<UpdateOutcome, StorageError> {
-        let data = self.run(Kind::Write, "update", key, Some(value)).await?;
+        let data = self.run(Op::Update, key, Some(value)).await?;
         let reply = parse(&data)?;
         match reply.status {
-            "updated" => Ok(UpdateOutcome::Updated),
-            "missing" => Ok(UpdateOutcome::NotFound),
+            Status::Updated => Ok(UpdateOutcome::Updated),
+            Status::Missing => Ok(UpdateOutcome::NotFound),
             _ => Err(unexpected(&reply)),
         }
     }
 
-    /// Deletes the record and returns the value it had, if it existed.
-    pub async fn delete(&self, key: &Key) -> Result<Option<JsonValue>, StorageError> {
-        let data = self.run(Kind::Write, "delete", key, None).await?;
+    /// Deletes the record; `Some` with the value it had if it existed. The
+    /// value is `None` when it cannot be shown as JSON (a record written
+    /// around the gateway): the record is gone all the same.
+    pub async fn delete(&self, key: &Key) -> Result<Option<Option<JsonValue>>, StorageError> {
+        let data = self.run(Op::Delete, key, None).await?;
         let reply = parse(&data)?;
         match reply.status {
-            "deleted" => value_of(&reply).map(Some),
-            "missing" => Ok(None),
+            Status::Deleted => Ok(Some(value_of(&reply).map_err(log_unshowable).ok())),
+            Status::Missing => Ok(None),
             _ => Err(unexpected(&reply)),
         }
     }
 
-    /// Succeeds when Tarantool answers a ping in time.
-    pub async fn ping(&self) -> Result<(), StorageError> {
-        self.connection.ping().await
+    /// Succeeds when Tarantool's kv functions answer, this gateway may call
+    /// them, and both sides speak the same protocol within `limits`.
+    pub async fn ready(&self, limits: &LimitSettings) -> Result<(), StorageError> {
+        self.connection.wait_until_connected().await?;
+        let data = self.connection.call("kv_ready", codec::no_args()).await?;
+        let info: ReadyInfo = codec::read_ready(&data)
+            .map_err(|e| StorageError::Internal(format!("kv_ready answered oddly: {e}")))?;
+        match info.mismatch(limits.max_key_bytes, self.batch_max_ops) {
+            Some(reason) => Err(StorageError::Internal(reason)),
+            None => Ok(()),
+        }
     }
 
-    /// Runs the operation `name` of `kv_batch` and returns its encoded result.
+    /// Runs `op` through the batcher and returns its encoded result.
     async fn run(
         &self,
-        kind: Kind,
-        name: &str,
+        op: Op,
         key: &Key,
         value: Option<&EncodedValue>,
     ) -> Result<bytes::Bytes, StorageError> {
-        let op = codec::operation(name, key.as_str(), value);
-        self.batcher.submit(kind, op).await
+        let kind = if op.writes() { Kind::Write } else { Kind::Read };
+        let encoded = codec::operation(op.name(), key.as_str(), value);
+        self.batcher.submit(kind, encoded).await
     }
 }
 
 fn parse(data: &[u8]) -> Result<Reply<'_>, StorageError> {
     codec::read_reply(data)
         .map(|(reply, _)| reply)
-        .map_err(|e| StorageError::Protocol(e.to_string()))
+        .map_err(|e| StorageError::Internal(e.to_string()))
 }
 
 fn value_of(reply: &Reply<'_>) -> Result<JsonValue, StorageError> {
     let value = reply
         .detail
-        .ok_or_else(|| StorageError::Protocol(format!("{} without a value", reply.status)))?;
-    codec::msgpack_to_json(value).map_err(|e| StorageError::Protocol(e.to_string()))
+        .ok_or_else(|| StorageError::Internal(format!("{:?} without a value", reply.status)))?;
+    codec::msgpack_to_json(value)
+        .map_err(|e| StorageError::Internal(format!("a stored value cannot be shown as JSON: {e}")))
 }
 
-/// Turns the statuses every kv_* function may return on failure into errors.
+fn log_unshowable(err: StorageError) -> StorageError {
+    log::error!("deleted a record but cannot show its value: {err}");
+    err
+}
+
+/// Turns the statuses any operation may answer on failure into errors.
 fn unexpected(reply: &Reply<'_>) -> StorageError {
     let message = || {
         reply
@@ -197,11 +204,13 @@ fn unexpected(reply: &Reply<'_>) -> StorageError {
             .into_owned()
     };
     match reply.status {
-        "too_large" => StorageError::TooLarge,
-        "no_space" => StorageError::NoSpace,
-        "read_only" => StorageError::ReadOnly,
-        "failed" => StorageError::Failed(message()),
-        "bad_request" => StorageError::InvalidArgument(message()),
-        other => StorageError::Protocol(format!("unknown status {other:?}")),
+        Status::TooLarge => StorageError::TooLarge,
+        Status::NoSpace => StorageError::NoSpace,
+        Status::ReadOnly => StorageError::ReadOnly,
+        Status::Failed => StorageError::Internal(format!("Lua failed: {}", message())),
+        Status::BadRequest => {
+            StorageError::Internal(format!("Lua refused what the gateway sent: {}", message()))
+        }
+        other => StorageError::Internal(format!("unexpected status {other:?}")),
     }
 }

@@ -1,130 +1,247 @@
-//! One Tarantool connection, made safe to serve HTTP from.
+//! One Tarantool connection per worker, made safe to serve HTTP from, and
+//! kept alive by a supervisor.
 //!
 //! rusty_tarantool queues calls while it is disconnected and sends them
 //! after reconnecting, and does not enforce its own request timeout. So every
 //! call here fails fast unless the connection is up (a write refused while
-//! Tarantool is unreachable is never applied later), and every call is bounded
-//! by our own timeout.
+//! Tarantool is unreachable is never applied later), and every call is
+//! bounded. It also never times out a connection attempt, a greeting or a
+//! silent peer, and its dispatcher dies for good if a peer closes before
+//! greeting: the supervisor (see `supervise`) replaces such a client.
 
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 use std::time::Duration;
 
+use rusty_tarantool::tarantool::packets::CommandPacket;
+use rusty_tarantool::tarantool::{Client, ClientStatus};
 use tokio::time::Instant;
 
-use futures_util::StreamExt;
-use rusty_tarantool::tarantool::packets::CommandPacket;
-use rusty_tarantool::tarantool::{Client, ClientConfig, ClientStatus};
-
+use super::client::LiveClient;
 use super::StorageError;
 use crate::settings::TarantoolSettings;
 
 /// How often a request waiting for the first connection checks on it.
 const FIRST_CONNECT_POLL: Duration = Duration::from_millis(5);
 
-/// A multiplexed connection to Tarantool with fail-fast and timeout semantics.
+/// What rusty_tarantool answers when its dispatcher is gone (it exports no
+/// constant for it): the call was not sent.
+const DISPATCHER_DEAD: &str = "DISPATCH THREAD IS DEAD!";
+
+/// A multiplexed, supervised connection to Tarantool. Clones share it; it
+/// lives on the worker that opened it.
 #[derive(Clone)]
 pub struct Connection {
-    client: Client,
-    timeout: Duration,
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    settings: TarantoolSettings,
+    live: RefCell<LiveClient>,
+    /// When Tarantool last answered anything on this connection.
+    last_answer: Cell<Instant>,
 }
 
 impl Connection {
-    /// Creates the connection and starts connecting in the background.
-    ///
-    /// Must be called inside the runtime that will serve the calls: the
-    /// client's dispatch task is spawned there.
+    /// Starts connecting in the background and starts the supervisor on the
+    /// current worker.
     pub fn open(settings: &TarantoolSettings) -> Connection {
-        let client = ClientConfig::new(
-            settings.address.as_str(),
-            settings.user.as_str(),
-            settings.password.as_str(),
-        )
-        .set_reconnect_time_ms(settings.reconnect_interval_ms)
-        .build();
-        log_status_changes(&client, settings.address.clone());
-        // The crate spawns its dispatch task on the first call; make that
-        // call now so the connection is up before the first request.
-        let first = client.clone();
-        actix_web::rt::spawn(async move {
-            let _ = first.ping().await;
+        let inner = Rc::new(Inner {
+            settings: settings.clone(),
+            live: RefCell::new(LiveClient::start(settings, 1)),
+            last_answer: Cell::new(Instant::now()),
         });
-        Connection {
-            client,
-            timeout: settings.request_timeout(),
-        }
+        actix_web::rt::spawn(supervise(Rc::downgrade(&inner)));
+        Connection { inner }
     }
 
-    /// Calls the Lua function `function` with encoded `args`; returns the encoded result.
-    pub async fn call(&self, function: &str, args: Vec<u8>) -> Result<bytes::Bytes, StorageError> {
-        let packet = CommandPacket::call_raw(function, args).map_err(StorageError::Call)?;
-        self.bounded(self.client.send_command(packet))
-            .await
-            .map(|response| response.data)
-    }
-
-    /// The request timeout every call is bounded by.
+    /// The request timeout.
     pub fn timeout(&self) -> Duration {
-        self.timeout
+        self.inner.settings.request_timeout()
     }
 
-    /// Sends an iproto ping, bounded by the request timeout.
-    pub async fn ping(&self) -> Result<(), StorageError> {
-        self.bounded(self.client.ping()).await.map(drop)
+    /// Calls the Lua function `function` with encoded `args` at once, within
+    /// the request timeout; returns the encoded result. Refused unsent when
+    /// not connected.
+    pub async fn call(&self, function: &str, args: Vec<u8>) -> Result<bytes::Bytes, StorageError> {
+        self.call_within(function, args, self.timeout()).await
     }
 
-    /// Runs `request` only on a live connection, all within the request timeout.
-    async fn bounded<T>(
+    /// Like `call`, but waits as long as the connection is alive: until
+    /// Tarantool answers or the supervisor gives the connection up (bounded
+    /// by `stall_bound` all the same). Keeps a batch's slot taken while
+    /// Tarantool still holds the batch, so nothing more is piled on a
+    /// stalled instance.
+    pub async fn call_while_alive(
         &self,
-        request: impl std::future::Future<Output = std::io::Result<T>>,
-    ) -> Result<T, StorageError> {
-        let deadline = Instant::now() + self.timeout;
-        self.wait_until_connected(deadline).await?;
-        match tokio::time::timeout_at(deadline, request).await {
-            Err(_) => Err(StorageError::Timeout(self.timeout)),
-            Ok(Err(err)) => Err(StorageError::Call(err)),
-            Ok(Ok(value)) => Ok(value),
+        function: &str,
+        args: Vec<u8>,
+    ) -> Result<bytes::Bytes, StorageError> {
+        self.call_within(function, args, self.stall_bound()).await
+    }
+
+    async fn call_within(
+        &self,
+        function: &str,
+        args: Vec<u8>,
+        limit: Duration,
+    ) -> Result<bytes::Bytes, StorageError> {
+        let packet = CommandPacket::call_raw(function, args)
+            .map_err(|e| StorageError::Internal(format!("cannot encode a call: {e}")))?;
+        let (client, generation) = self.connected_client()?;
+        let answer = tokio::time::timeout(limit, client.send_command(packet)).await;
+        match answer {
+            Err(_) => Err(StorageError::OutcomeUnknown(format!(
+                "no answer from Tarantool within {limit:?}"
+            ))),
+            Ok(Err(err)) => Err(self.classify(&client, generation, &err)),
+            Ok(Ok(response)) => {
+                self.inner.last_answer.set(Instant::now());
+                Ok(response.data)
+            }
         }
     }
 
-    /// Fails at once when disconnected. Only while the very first connection
-    /// attempt is under way does it wait (without queueing anything), so a
-    /// gateway that just started does not turn away its first requests.
-    pub async fn wait_until_connected(&self, deadline: Instant) -> Result<(), StorageError> {
+    /// The longest a call can wait on a live-looking connection before the
+    /// supervisor has replaced it.
+    fn stall_bound(&self) -> Duration {
+        let settings = &self.inner.settings;
+        let round = settings.ping_interval() + settings.request_timeout();
+        round * (settings.ping_misses + 2)
+    }
+
+    /// rusty_tarantool gives server errors and transport failures the same
+    /// io::Error kind. A transport failure marks the connection down (or the
+    /// supervisor replaced the client) before the error is handed out; a
+    /// server's answer leaves it connected.
+    fn classify(&self, client: &Client, generation: u64, err: &std::io::Error) -> StorageError {
+        let message = err.to_string();
+        if message == DISPATCHER_DEAD {
+            return StorageError::NotApplied("the Tarantool connection is being replaced".into());
+        }
+        let replaced = self.inner.live.borrow().generation != generation;
+        match client.get_status() {
+            ClientStatus::Connected if !replaced => {
+                self.inner.last_answer.set(Instant::now());
+                StorageError::Internal(format!("Tarantool answered with an error: {message}"))
+            }
+            _ => StorageError::OutcomeUnknown(format!(
+                "the connection to Tarantool was lost: {message}"
+            )),
+        }
+    }
+
+    /// The current client if it is connected right now.
+    fn connected_client(&self) -> Result<(Client, u64), StorageError> {
+        let live = self.inner.live.borrow();
+        match live.status() {
+            ClientStatus::Connected => Ok((live.client.clone(), live.generation)),
+            other => Err(not_connected(other)),
+        }
+    }
+
+    /// Fails at once when disconnected. Only while a client's first
+    /// connection attempt is under way does it wait (without queueing
+    /// anything, up to the request timeout), so a gateway that just started
+    /// does not turn away its first requests.
+    pub async fn wait_until_connected(&self) -> Result<(), StorageError> {
+        let deadline = Instant::now() + self.timeout();
         loop {
-            match self.client.get_status() {
+            let status = self.inner.live.borrow().status();
+            match status {
                 ClientStatus::Connected => return Ok(()),
-                ClientStatus::Disconnected(reason) | ClientStatus::Disconnecting(reason) => {
-                    return Err(StorageError::Unavailable(reason))
-                }
-                ClientStatus::Closed => return Err(StorageError::Unavailable("closed".into())),
-                ClientStatus::Init | ClientStatus::Connecting | ClientStatus::Handshaking => {
-                    if Instant::now() + FIRST_CONNECT_POLL > deadline {
-                        return Err(StorageError::Unavailable("still connecting".into()));
-                    }
+                ClientStatus::Init | ClientStatus::Connecting | ClientStatus::Handshaking
+                    if Instant::now() + FIRST_CONNECT_POLL <= deadline =>
+                {
                     tokio::time::sleep(FIRST_CONNECT_POLL).await;
                 }
+                other => return Err(not_connected(other)),
             }
         }
     }
 }
 
-/// Logs when the connection comes up and when it is lost, once per change
-/// (the client retries every `reconnect_interval_ms` and would repeat itself).
-fn log_status_changes(client: &Client, address: String) {
-    let mut statuses = client.subscribe_to_notify_stream();
-    actix_web::rt::spawn(async move {
-        let mut connected: Option<bool> = None;
-        while let Some(status) = statuses.next().await {
-            match status {
-                ClientStatus::Connected if connected != Some(true) => {
-                    connected = Some(true);
-                    log::info!("connected to Tarantool at {address}");
+fn not_connected(status: ClientStatus) -> StorageError {
+    let reason = match status {
+        ClientStatus::Disconnected(reason) | ClientStatus::Disconnecting(reason) => reason,
+        ClientStatus::Closed => "closed".into(),
+        _ => "still connecting".into(),
+    };
+    StorageError::NotApplied(format!("not connected to Tarantool ({reason})"))
+}
+
+/// Watches the connection and replaces its client when it cannot recover
+/// by itself:
+/// - not connected for `connect_timeout_ms` (a connect or a greeting that
+///   hangs, or a dispatcher that died, as rusty_tarantool's does when a peer
+///   closes before greeting);
+/// - connected, but `ping_misses` pings in a row without an answer in
+///   `request_timeout_ms` (a silent network partition or a dead host, which
+///   TCP would notice only after minutes). Pings are sent only when nothing
+///   else was answered for `ping_interval_ms`.
+async fn supervise(connection: Weak<Inner>) {
+    let mut misses = 0;
+    let mut unconnected_since: Option<Instant> = None;
+    loop {
+        let Some(inner) = connection.upgrade() else {
+            return;
+        };
+        let settings = inner.settings.clone();
+        drop(inner);
+        tokio::time::sleep(settings.ping_interval()).await;
+        let Some(inner) = connection.upgrade() else {
+            return;
+        };
+        let (status, client) = {
+            let live = inner.live.borrow();
+            (live.status(), live.client.clone())
+        };
+        let reason = match status {
+            ClientStatus::Connected => {
+                unconnected_since = None;
+                if inner.last_answer.get().elapsed() < settings.ping_interval() {
+                    misses = 0;
+                    continue;
                 }
-                ClientStatus::Disconnected(reason) if connected != Some(false) => {
-                    connected = Some(false);
-                    log::warn!("no connection to Tarantool at {address}: {reason}; retrying");
+                match tokio::time::timeout(settings.request_timeout(), client.ping()).await {
+                    Ok(Ok(_)) => {
+                        inner.last_answer.set(Instant::now());
+                        misses = 0;
+                        continue;
+                    }
+                    Ok(Err(err)) if err.to_string() == DISPATCHER_DEAD => {
+                        format!("its dispatcher died ({err})")
+                    }
+                    _ => {
+                        misses += 1;
+                        if misses < settings.ping_misses {
+                            continue;
+                        }
+                        format!(
+                            "{misses} pings in a row went unanswered for {:?} each",
+                            settings.request_timeout()
+                        )
+                    }
                 }
-                _ => {}
             }
-        }
-    });
+            _ => {
+                let since = *unconnected_since.get_or_insert_with(Instant::now);
+                if since.elapsed() < settings.connect_timeout() {
+                    continue;
+                }
+                format!(
+                    "it was not connected for {:?} ({status:?})",
+                    settings.connect_timeout()
+                )
+            }
+        };
+        log::warn!("replacing the Tarantool connection: {reason}");
+        let generation = inner.live.borrow().generation + 1;
+        // Dropping the old client stops its thread, dispatcher and socket;
+        // its in-flight calls end with an error (outcome unknown).
+        *inner.live.borrow_mut() = LiveClient::start(&settings, generation);
+        inner.last_answer.set(Instant::now());
+        misses = 0;
+        unconnected_since = None;
+    }
 }

@@ -17,15 +17,4 @@ function M.of_error(err)
     return 'failed', tostring(err)
 end
 
--- `fn` with any error it raises turned into an outcome.
-function M.guarded(fn)
-    return function(...)
-        local ok, status, result = pcall(fn, ...)
-        if ok then
-            return status, result
-        end
-        return M.of_error(status)
-    end
-end
-
 return M

@@ -2,7 +2,6 @@
 -- values are written and read back without ever being decoded into Lua,
 -- where numbers would lose their type (2.0 would come back as 2).
 local ffi = require('ffi')
-local msgpack = require('msgpack')
 
 -- Each declaration on its own: one Tarantool already made must not stop the rest.
 for _, declaration in ipairs({
@@ -12,7 +11,6 @@ for _, declaration in ipairs({
     'const char *box_tuple_field(box_tuple_t *tuple, uint32_t fieldno);',
     'uint32_t box_tuple_field_count(box_tuple_t *tuple);',
     'size_t box_tuple_bsize(box_tuple_t *tuple);',
-    'int mp_check(const char **data, const char *end);',
 }) do
     pcall(ffi.cdef, declaration)
 end
@@ -32,24 +30,6 @@ function M.field(tuple, fieldno)
         stop = ffi.C.box_tuple_field(tuple, 0) - header + ffi.C.box_tuple_bsize(tuple)
     end
     return ffi.string(start, stop - start)
-end
-
--- Whether `data` is exactly one well-formed MessagePack value. msgpuck's
--- mp_check walks it in C without building anything; where a Tarantool does
--- not export it, decoding into Lua checks the same, about ten times slower.
-if pcall(function() return ffi.C.mp_check end) then
-    local cursor = ffi.new('const char *[1]')
-    function M.is_one_value(data)
-        local start = ffi.cast('const char *', data)
-        local stop = start + #data
-        cursor[0] = start
-        return ffi.C.mp_check(cursor, stop) == 0 and cursor[0] == stop
-    end
-else
-    function M.is_one_value(data)
-        local ok, _, next_pos = pcall(msgpack.decode, data)
-        return ok and next_pos == #data + 1
-    end
 end
 
 -- Writes `tuple_mp` (the MessagePack of a whole tuple) into space `space_id`

@@ -3,25 +3,11 @@
 -- written as raw tuple data, and returned as the raw bytes of the field.
 local msgpack = require('msgpack')
 
+local limits = require('kv.limits')
 local raw = require('kv.raw')
+local validate = require('kv.validate')
 
 local M = {}
-
-local function valid_key(key)
-    return type(key) == 'string' and key ~= ''
-end
-
--- The value must be exactly one MessagePack map and nothing else.
-local function valid_value(value_mp)
-    if type(value_mp) ~= 'string' or value_mp == '' then
-        return false
-    end
-    local first = value_mp:byte(1)
-    if not ((first >= 0x80 and first <= 0x8f) or first == 0xde or first == 0xdf) then
-        return false
-    end
-    return raw.is_one_value(value_mp)
-end
 
 local function record(key, value_mp)
     return '\x92' .. msgpack.encode(key) .. value_mp
@@ -34,19 +20,14 @@ local function value_of(tuple)
 end
 
 local function check_write_args(key, value_mp)
-    if not valid_key(key) then
-        return 'key must be a non-empty string'
-    end
-    if not valid_value(value_mp) then
-        return 'value must be one MessagePack map'
-    end
-    return nil
+    return validate.key(key, limits.max_key_bytes) or validate.value(value_mp)
 end
 
 -- get(key) -> 'found', value_mp | 'missing'
 function M.get(key)
-    if not valid_key(key) then
-        return 'bad_request', 'key must be a non-empty string'
+    local bad = validate.key(key, limits.max_key_bytes)
+    if bad then
+        return 'bad_request', bad
     end
     local tuple = box.space.kv:get(key)
     if tuple == nil then
@@ -85,8 +66,9 @@ end
 
 -- delete(key) -> 'deleted', value_mp | 'missing'
 function M.delete(key)
-    if not valid_key(key) then
-        return 'bad_request', 'key must be a non-empty string'
+    local bad = validate.key(key, limits.max_key_bytes)
+    if bad then
+        return 'bad_request', bad
     end
     local tuple = box.space.kv:delete(key)
     if tuple == nil then

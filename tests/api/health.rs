@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{assert_json, free_port, spawn_app, spawn_app_with, test_settings};
+use crate::helpers::{assert_json, free_port, json_of, spawn_app, spawn_app_with, test_settings};
 
 #[tokio::test]
 async fn health_is_200() {
@@ -47,5 +47,14 @@ async fn without_tarantool_health_is_200_and_ready_is_a_quick_503() {
         started.elapsed()
     );
     assert_eq!(response.headers().get("retry-after").unwrap(), "1");
-    assert_json(response, 503, json!({"error": "storage unavailable"})).await;
+    assert_eq!(response.status(), 503);
+    let body = json_of(response).await;
+    assert_eq!(body["error"], "storage unavailable");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("not connected to Tarantool"),
+        "{body}"
+    );
 }

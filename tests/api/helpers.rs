@@ -28,7 +28,7 @@ pub struct TestTarantool {
     port: u16,
     work_dir: tempfile::TempDir,
     env: Vec<(String, String)>,
-    count_calls: bool,
+    hooks: bool,
 }
 
 impl TestTarantool {
@@ -54,15 +54,16 @@ impl TestTarantool {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            count_calls: false,
+            hooks: false,
         }
     }
 
-    /// Starts a private instance that also serves `test_call_count()`, the
-    /// number of iproto calls it has answered, to the gateway's user.
-    pub fn start_counting_calls(env: &[(&str, &str)]) -> TestTarantool {
+    /// Starts a private instance with the test hooks of
+    /// `tests/api/lua/test_hooks.lua` (a call counter, a raw insert, and the
+    /// breakages its environment variables ask for).
+    pub fn start_with_hooks(env: &[(&str, &str)]) -> TestTarantool {
         let mut tarantool = TestTarantool::prepare(env);
-        tarantool.count_calls = true;
+        tarantool.hooks = true;
         tarantool.restart();
         tarantool
     }
@@ -109,7 +110,7 @@ impl TestTarantool {
     }
 
     fn launch(&mut self) {
-        let mut command = tarantool_command(self.port, self.work_dir.path(), self.count_calls);
+        let mut command = tarantool_command(self.port, self.work_dir.path(), self.hooks);
         command.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         die_with_this_thread(&mut command);
         let mut child = match command.spawn() {
@@ -169,11 +170,11 @@ fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn tarantool_command(port: u16, work_dir: &Path, count_calls: bool) -> Command {
+fn tarantool_command(port: u16, work_dir: &Path, hooks: bool) -> Command {
     let init = project_root().join("tarantool/init.lua");
     let mut command = Command::new("tarantool");
-    if count_calls {
-        command.arg(project_root().join("tests/api/lua/call_counter.lua"));
+    if hooks {
+        command.arg(project_root().join("tests/api/lua/test_hooks.lua"));
     }
     command
         .arg(init)
@@ -339,6 +340,18 @@ impl TestApp {
     /// `DELETE /kv/{key}`.
     pub async fn delete(&self, key: &str) -> Response {
         self.request(Method::DELETE, &kv_path(key), None).await
+    }
+
+    /// Polls `GET /ready` until it is not 200; panics after `within`.
+    pub async fn wait_not_ready(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.request(Method::GET, "/ready", None).await.status() == 200 {
+            assert!(
+                Instant::now() < deadline,
+                "the gateway was still ready after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Polls `GET /ready` until it is 200; panics after `within`.

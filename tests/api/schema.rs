@@ -38,7 +38,7 @@ async fn a_wrong_password_is_refused_and_the_gateway_says_503() {
     assert_json(
         app.get("k").await,
         503,
-        json!({"error": "storage unavailable"}),
+        json!({"error": "storage unavailable", "code": "not_applied"}),
     )
     .await;
 }

@@ -124,7 +124,14 @@ async fn the_gateway_user_may_call_the_kv_functions_and_nothing_else() {
     names.sort();
     assert_eq!(
         names,
-        ["kv_batch", "kv_create", "kv_delete", "kv_get", "kv_update"]
+        [
+            "kv_batch",
+            "kv_create",
+            "kv_delete",
+            "kv_get",
+            "kv_ready",
+            "kv_update"
+        ]
     );
 
     let eval = client.eval("return box.space.kv:select()", &()).await;

@@ -1,0 +1,173 @@
+//! The contract with the Lua side (`tarantool/kv/protocol.lua`): operation
+//! names, outcome statuses and the protocol version, each in one place.
+//! `/ready` compares versions, so a gateway and a Lua side that disagree
+//! are found at start, never as misread answers.
+
+/// The version of `kv_batch`'s arguments and answers this gateway speaks.
+pub const VERSION: u64 = 2;
+
+/// An operation of `kv_batch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Read a record.
+    Get,
+    /// Insert a record unless the key exists.
+    Create,
+    /// Replace the value of an existing record.
+    Update,
+    /// Remove a record.
+    Delete,
+}
+
+impl Op {
+    /// The name Lua knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Get => "get",
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Delete => "delete",
+        }
+    }
+
+    /// Whether it changes data (and so runs in a write batch).
+    pub fn writes(self) -> bool {
+        !matches!(self, Op::Get)
+    }
+}
+
+/// What an operation did, as Lua reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The record exists; the detail is its value.
+    Found,
+    /// No record has the key.
+    Missing,
+    /// A record was inserted.
+    Created,
+    /// A create found the key taken.
+    Exists,
+    /// A record's value was replaced.
+    Updated,
+    /// A record was removed; the detail is the value it had.
+    Deleted,
+    /// Not run: the batch's reply budget was spent. Send it again.
+    Deferred,
+    /// Lua refused the arguments; the detail says why.
+    BadRequest,
+    /// The record is over `memtx_max_tuple_size`.
+    TooLarge,
+    /// `memtx_memory` is full.
+    NoSpace,
+    /// The instance is read-only.
+    ReadOnly,
+    /// The operation raised an error; the detail is its text.
+    Failed,
+}
+
+impl Status {
+    /// The status named `name`, if Lua and this gateway both know it.
+    pub fn parse(name: &str) -> Option<Status> {
+        Some(match name {
+            "found" => Status::Found,
+            "missing" => Status::Missing,
+            "created" => Status::Created,
+            "exists" => Status::Exists,
+            "updated" => Status::Updated,
+            "deleted" => Status::Deleted,
+            "deferred" => Status::Deferred,
+            "bad_request" => Status::BadRequest,
+            "too_large" => Status::TooLarge,
+            "no_space" => Status::NoSpace,
+            "read_only" => Status::ReadOnly,
+            "failed" => Status::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// What `kv_ready` says about the Lua side.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ReadyInfo {
+    /// Its protocol version.
+    pub protocol: u64,
+    /// The longest key it stores.
+    pub max_key_bytes: usize,
+    /// The most operations it takes in one `kv_batch` call.
+    pub max_batch_ops: usize,
+}
+
+impl ReadyInfo {
+    /// Why a gateway with these limits cannot work with this Lua side, if so.
+    pub fn mismatch(&self, max_key_bytes: usize, batch_max_ops: usize) -> Option<String> {
+        if self.protocol != VERSION {
+            return Some(format!(
+                "Tarantool's kv functions speak protocol {}, this gateway speaks {VERSION}: \
+                 run the tarantool/ scripts of the same release as the gateway",
+                self.protocol
+            ));
+        }
+        if max_key_bytes > self.max_key_bytes {
+            return Some(format!(
+                "limits.max_key_bytes is {max_key_bytes} but Tarantool stores keys of at most \
+                 {} bytes (KV_MAX_KEY_BYTES)",
+                self.max_key_bytes
+            ));
+        }
+        if batch_max_ops > self.max_batch_ops {
+            return Some(format!(
+                "tarantool.batch_max_ops is {batch_max_ops} but Tarantool takes at most {} \
+                 operations per call",
+                self.max_batch_ops
+            ));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_name_parses_and_others_do_not() {
+        for name in [
+            "found",
+            "missing",
+            "created",
+            "exists",
+            "updated",
+            "deleted",
+            "deferred",
+            "bad_request",
+            "too_large",
+            "no_space",
+            "read_only",
+            "failed",
+        ] {
+            assert!(Status::parse(name).is_some(), "{name}");
+        }
+        assert_eq!(Status::parse("Found"), None);
+        assert_eq!(Status::parse(""), None);
+    }
+
+    #[test]
+    fn a_different_protocol_or_smaller_limits_are_a_mismatch() {
+        let info = ReadyInfo {
+            protocol: VERSION,
+            max_key_bytes: 1024,
+            max_batch_ops: 1024,
+        };
+        assert_eq!(info.mismatch(1024, 128), None);
+        assert!(info
+            .mismatch(2048, 128)
+            .unwrap()
+            .contains("KV_MAX_KEY_BYTES"));
+        assert!(info.mismatch(1024, 2000).unwrap().contains("batch_max_ops"));
+        let old = ReadyInfo {
+            protocol: 1,
+            ..info
+        };
+        assert!(old.mismatch(1024, 128).unwrap().contains("protocol 1"));
+    }
+}
