@@ -1,14 +1,18 @@
 //! Request bodies: read within the size limit, then parsed once into typed requests.
 
+use std::time::Duration;
+
 use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::web::{BytesMut, Payload};
 use actix_web::HttpRequest;
 use futures_util::StreamExt;
 use serde::Deserialize;
+use tokio::time::Instant;
 
 use crate::error::ApiError;
 use crate::json_numbers::check_integer_range;
 use crate::key::Key;
+use crate::settings::BodyRead;
 use crate::storage::incoming::IncomingValue;
 use crate::storage::EncodedValue;
 
@@ -35,11 +39,21 @@ struct UpdateBody {
     value: IncomingValue,
 }
 
-/// Reads the whole body, refusing it as soon as it is over `limit` bytes.
+/// The most a body buffer is given up front, whatever `Content-Length`
+/// claims: a client that declares 1 MiB and sends nothing costs nothing.
+const INITIAL_BUFFER: usize = 16 * 1024;
+
+/// How long a body may take before `min_bytes_per_s` applies.
+const PACE_GRACE: Duration = Duration::from_secs(1);
+
+/// Reads the whole body, refusing it as soon as it is over `limit` bytes,
+/// and with 408 when it does not arrive within `rules.timeout` or falls
+/// below `rules.min_bytes_per_s` after its first second.
 pub async fn read_limited(
     req: &HttpRequest,
     mut payload: Payload,
     limit: usize,
+    rules: BodyRead,
 ) -> Result<BytesMut, ApiError> {
     let declared = req
         .headers()
@@ -49,16 +63,26 @@ pub async fn read_limited(
     if declared.is_some_and(|len| len > limit) {
         return Err(ApiError::PayloadTooLarge);
     }
-    let mut body = BytesMut::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::InvalidBody(format!("could not read the body: {e}")))?;
+    let started = Instant::now();
+    let deadline = started + rules.timeout;
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(0).min(INITIAL_BUFFER));
+    loop {
+        // The pace so far allows waiting until this many bytes are overdue.
+        let paced = started
+            + PACE_GRACE
+            + Duration::from_secs_f64(body.len() as f64 / rules.min_bytes_per_s.max(1) as f64);
+        let chunk = match tokio::time::timeout_at(deadline.min(paced), payload.next()).await {
+            Err(_) => return Err(ApiError::RequestTimeout),
+            Ok(None) => return Ok(body),
+            Ok(Some(chunk)) => {
+                chunk.map_err(|e| ApiError::InvalidBody(format!("could not read the body: {e}")))?
+            }
+        };
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge);
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
 }
 
 /// Parses a `POST /kv` body: `{"key": "...", "value": {...}}`.

@@ -1,7 +1,9 @@
 //! Who the client is, for rate limiting: the TCP peer, or, only when the
 //! peer is a trusted proxy, the rightmost untrusted `X-Forwarded-For` entry.
+//! An IPv6 client is its /64: one host usually has a whole /64 to pick
+//! addresses from, so a bucket per address would not limit it at all.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,7 +80,51 @@ fn parse_forwarded_ip(entry: &str) -> Option<IpAddr> {
         .map(|ip| ip.to_canonical())
 }
 
-/// The rate limiter's key: one bucket per client IP.
+/// The bucket a client address counts against: an IPv4 address itself, an
+/// IPv6 address's /64.
+pub fn bucket_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u64::MAX as u128))),
+        v4 => v4,
+    }
+}
+
+/// How often buckets of clients that have gone quiet are forgotten.
+const FORGET_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The rate limiter shared by every worker.
+pub type SharedLimiter = Arc<
+    actix_governor::governor::RateLimiter<
+        IpAddr,
+        actix_governor::governor::state::keyed::DefaultKeyedStateStore<IpAddr>,
+        DefaultClock,
+        actix_governor::governor::middleware::NoOpMiddleware<QuantaInstant>,
+    >,
+>;
+
+/// Forgets, now, the bucket of every client that is back to a full burst
+/// (its bucket then holds nothing a fresh one would not), and gives the
+/// memory back.
+pub fn forget_full_buckets(limiter: &SharedLimiter) {
+    limiter.retain_recent();
+    limiter.shrink_to_fit();
+}
+
+/// Forgets idle clients every `FORGET_INTERVAL` on a thread of its own, so
+/// a stream of fresh client addresses cannot grow the limiter without bound.
+pub fn forget_idle_clients(limiter: SharedLimiter) {
+    let spawned = std::thread::Builder::new()
+        .name("rate-limit-gc".into())
+        .spawn(move || loop {
+            std::thread::sleep(FORGET_INTERVAL);
+            forget_full_buckets(&limiter);
+        });
+    if let Err(err) = spawned {
+        log::error!("cannot start the rate limiter's cleanup thread: {err}");
+    }
+}
+
+/// The rate limiter's key: one bucket per client IP (an IPv6 /64).
 #[derive(Debug, Clone)]
 pub struct ClientIpKey {
     trusted: Arc<TrustedProxies>,
@@ -102,7 +148,7 @@ impl KeyExtractor for ClientIpKey {
         let peer = req
             .peer_addr()
             .map_or(IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
-        Ok(self.trusted.client_ip(peer, req.headers()))
+        Ok(bucket_of(self.trusted.client_ip(peer, req.headers())))
     }
 
     fn exceed_rate_limit_response(
@@ -185,6 +231,38 @@ mod tests {
             trusted.client_ip(ip("::ffff:127.0.0.1"), &headers(&["198.51.100.4:5555"])),
             ip("198.51.100.4")
         );
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64_and_an_ipv4_client_its_address() {
+        assert_eq!(bucket_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            bucket_of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+            ip("2001:db8:1:2::")
+        );
+        assert_ne!(bucket_of(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
+        assert_eq!(bucket_of(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(bucket_of(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+    }
+
+    #[test]
+    fn buckets_of_quiet_clients_are_forgotten() {
+        use actix_governor::GovernorConfigBuilder;
+        // 1000 per second, burst 1: a bucket is full again after 1 ms.
+        let config = GovernorConfigBuilder::default()
+            .milliseconds_per_request(1)
+            .burst_size(1)
+            .key_extractor(ClientIpKey::new(TrustedProxies::default()))
+            .finish()
+            .unwrap();
+        let limiter = config.limiter();
+        for i in 0..1000u32 {
+            let _ = limiter.check_key(&IpAddr::from(i.to_be_bytes()));
+        }
+        assert_eq!(limiter.len(), 1000);
+        std::thread::sleep(Duration::from_millis(20));
+        forget_full_buckets(&limiter);
+        assert_eq!(limiter.len(), 0);
     }
 
     #[test]

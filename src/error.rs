@@ -31,6 +31,9 @@ pub enum ApiError {
     /// The client is over its rate limit.
     #[error("too many requests")]
     TooManyRequests,
+    /// The request body did not arrive in time, or too slowly.
+    #[error("request timeout")]
+    RequestTimeout,
     /// Tarantool is out of memory for data.
     #[error("insufficient storage")]
     InsufficientStorage(#[source] StorageError),
@@ -98,6 +101,7 @@ impl ResponseError for ApiError {
             ApiError::KeyExists => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::StorageUnavailable(_) | ApiError::NotReady(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -129,6 +133,11 @@ impl ResponseError for ApiError {
             }
             ApiError::MethodNotAllowed { allow } => {
                 response.insert_header((ALLOW, *allow));
+            }
+            // The rest of the body is still on its way: the connection
+            // cannot carry another request.
+            ApiError::RequestTimeout | ApiError::PayloadTooLarge => {
+                response.force_close();
             }
             _ => {}
         }
@@ -235,6 +244,11 @@ mod tests {
                 json!({"error": "internal error"}),
             ),
             (ApiError::NotFound, 404, json!({"error": "not found"})),
+            (
+                ApiError::RequestTimeout,
+                408,
+                json!({"error": "request timeout"}),
+            ),
             (
                 ApiError::MethodNotAllowed { allow: "GET" },
                 405,

@@ -6,6 +6,7 @@ pub mod build_info;
 pub mod client_ip;
 pub mod error;
 pub mod healthcheck;
+pub mod http_server;
 pub mod json_numbers;
 pub mod key;
 pub mod logging;

@@ -52,29 +52,69 @@ fn write_stderr(bytes: &[u8]) {
     }
 }
 
+/// Where actix-http logs a connection's end at error level, also when the
+/// client caused it (a malformed request, headers too large, a client gone).
+const ACTIX_DISPATCHER: &str = "actix_http::h1::dispatcher";
+
+/// env_logger, except that actix-http's "stream error" lines, which are
+/// client faults answered 4xx, go out at debug like every other client fault.
+struct ClientFaultsAtDebug(env_logger::Logger);
+
+impl log::Log for ClientFaultsAtDebug {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if record.level() == log::Level::Error
+            && record.target() == ACTIX_DISPATCHER
+            && record.args().to_string().starts_with("stream error")
+        {
+            let demoted = log::Record::builder()
+                .level(log::Level::Debug)
+                .target(record.target())
+                .args(*record.args())
+                .build();
+            if self.0.enabled(demoted.metadata()) {
+                self.0.log(&demoted);
+            }
+            return;
+        }
+        self.0.log(record);
+    }
+
+    fn flush(&self) {
+        self.0.flush();
+    }
+}
+
 /// Installs the logger: `RUST_LOG` sets the level (default `info`).
 pub fn init() -> Flusher {
     let buffer = Arc::new(Mutex::new(Vec::with_capacity(64 * 1024)));
     let flusher = Flusher(buffer.clone());
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        // rusty_tarantool's codec logs the login packet, password included,
-        // at info; no RUST_LOG setting may turn that on.
-        .filter_module("rusty_tarantool::tarantool::codec", log::LevelFilter::Off)
-        .target(env_logger::Target::Pipe(Box::new(BufferedStderr(buffer))))
-        // The default format's coloured level must then be stripped from every
-        // line again; a plain format of the same shape costs nothing to pass on.
-        .write_style(env_logger::WriteStyle::Always)
-        .format(|out, record| {
-            writeln!(
-                out,
-                "[{} {:<5} {}] {}",
-                out.timestamp(),
-                record.level(),
-                record.target(),
-                record.args()
-            )
-        })
-        .init();
+    let logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+            // rusty_tarantool's codec logs the login packet, password included,
+            // at info; no RUST_LOG setting may turn that on.
+            .filter_module("rusty_tarantool::tarantool::codec", log::LevelFilter::Off)
+            .target(env_logger::Target::Pipe(Box::new(BufferedStderr(buffer))))
+            // The default format's coloured level must then be stripped from every
+            // line again; a plain format of the same shape costs nothing to pass on.
+            .write_style(env_logger::WriteStyle::Always)
+            .format(|out, record| {
+                writeln!(
+                    out,
+                    "[{} {:<5} {}] {}",
+                    out.timestamp(),
+                    record.level(),
+                    record.target(),
+                    record.args()
+                )
+            })
+            .build();
+    log::set_max_level(logger.filter());
+    // Only fails if a logger is already set, which leaves that one in place.
+    let _ = log::set_boxed_logger(Box::new(ClientFaultsAtDebug(logger)));
     // Panics go through the logger too, and are written out at once: a
     // panic on the main thread ends the process before the next flush.
     let on_panic = flusher.clone();

@@ -37,6 +37,30 @@ pub struct ServerSettings {
     pub workers: usize,
     /// How long a graceful shutdown waits for in-flight requests.
     pub shutdown_timeout_ms: u64,
+    /// Most connections open at once over all workers; 0 means the open
+    /// files limit less `RESERVED_FILES`.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this long (else 408).
+    pub client_header_timeout_ms: u64,
+    /// An idle keep-alive connection is closed after this long.
+    pub keep_alive_ms: u64,
+    /// The whole request body must arrive within this long.
+    pub client_body_timeout_ms: u64,
+    /// ... and, after its first second, at least this fast on average.
+    pub client_body_min_bytes_per_s: u64,
+}
+
+/// File descriptors kept free of client connections for everything else
+/// (Tarantool connections, logs, threads' runtimes).
+pub const RESERVED_FILES: usize = 64;
+
+/// How a request body must arrive.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyRead {
+    /// The whole body's deadline.
+    pub timeout: Duration,
+    /// The slowest average pace accepted after the first second.
+    pub min_bytes_per_s: u64,
 }
 
 /// `[tarantool]`: how to reach and log in to Tarantool.
@@ -178,6 +202,16 @@ impl Settings {
         }
         let at_least_one = [
             (
+                self.server.client_header_timeout_ms == 0,
+                "server.client_header_timeout_ms",
+                "KV__SERVER__CLIENT_HEADER_TIMEOUT_MS",
+            ),
+            (
+                self.server.client_body_timeout_ms == 0,
+                "server.client_body_timeout_ms",
+                "KV__SERVER__CLIENT_BODY_TIMEOUT_MS",
+            ),
+            (
                 self.tarantool.request_timeout_ms == 0,
                 "tarantool.request_timeout_ms",
                 "KV__TARANTOOL__REQUEST_TIMEOUT_MS",
@@ -286,6 +320,47 @@ impl ServerSettings {
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_millis(self.shutdown_timeout_ms)
     }
+
+    /// The connection cap over all workers: the setting, or for 0 the
+    /// process's open files limit less `RESERVED_FILES`.
+    pub fn max_connections(&self) -> usize {
+        if self.max_connections > 0 {
+            return self.max_connections;
+        }
+        open_files_limit()
+            .map_or(1024, |limit| limit.saturating_sub(RESERVED_FILES))
+            .max(1)
+    }
+
+    /// The cap each worker enforces (actix caps per worker).
+    pub fn connections_per_worker(&self) -> usize {
+        self.max_connections().div_ceil(self.worker_count()).max(1)
+    }
+
+    /// `client_header_timeout_ms` as a `Duration`.
+    pub fn client_header_timeout(&self) -> Duration {
+        Duration::from_millis(self.client_header_timeout_ms)
+    }
+
+    /// `keep_alive_ms` as a `Duration`.
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_millis(self.keep_alive_ms)
+    }
+
+    /// The rules for reading request bodies.
+    pub fn body_read(&self) -> BodyRead {
+        BodyRead {
+            timeout: Duration::from_millis(self.client_body_timeout_ms),
+            min_bytes_per_s: self.client_body_min_bytes_per_s,
+        }
+    }
+}
+
+/// The soft limit on open files, from /proc/self/limits (Linux).
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 impl TarantoolSettings {
@@ -365,6 +440,26 @@ mod tests {
         assert_eq!(settings.limits.max_body_bytes, 1024 * 1024);
         assert_eq!(settings.limits.max_key_bytes, 1024);
         assert!(settings.rate_limit.trusted_proxies.is_empty());
+        assert_eq!(settings.server.body_read().timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_connection_cap_follows_the_open_files_limit_unless_set() {
+        let mut server = Settings::from_toml("[tarantool]\npassword = \"x\"")
+            .unwrap()
+            .server;
+        server.workers = 3;
+        let auto = server.max_connections();
+        assert_eq!(
+            auto,
+            open_files_limit()
+                .unwrap()
+                .saturating_sub(RESERVED_FILES)
+                .max(1)
+        );
+        server.max_connections = 100;
+        assert_eq!(server.max_connections(), 100);
+        assert_eq!(server.connections_per_worker(), 34);
     }
 
     #[test]

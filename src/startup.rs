@@ -5,11 +5,12 @@ use std::net::TcpListener;
 use actix_governor::{Governor, GovernorConfig, GovernorConfigBuilder};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Condition};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use governor_middleware::NoOpMiddleware;
 
 use crate::access_log::log_requests;
-use crate::client_ip::ClientIpKey;
+use crate::client_ip::{forget_idle_clients, ClientIpKey};
+use crate::http_server;
 use crate::routes::{health, kv, method_not_allowed, not_found};
 use crate::settings::{RateLimitSettings, Settings};
 use crate::storage::Storage;
@@ -53,9 +54,13 @@ type RateLimit = GovernorConfig<ClientIpKey, NoOpMiddleware>;
 fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
     // Built once: the buckets are shared by all workers.
     let rate_limit = rate_limit(&settings.rate_limit)?;
+    if let Some(limit) = &rate_limit {
+        forget_idle_clients(limit.limiter());
+    }
     let limits = web::Data::new(settings.limits.clone());
+    let body = web::Data::new(settings.server.body_read());
     let tarantool = settings.tarantool.clone();
-    let server = HttpServer::new(move || {
+    http_server::serve(listener, &settings, move || {
         // One Tarantool connection per worker, created on the worker's own
         // runtime so its dispatch task runs next to the handlers using it.
         let storage = web::Data::new(Storage::open(&tarantool));
@@ -65,6 +70,7 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
             .wrap(from_fn(log_requests))
             .app_data(storage)
             .app_data(limits.clone())
+            .app_data(body.clone())
             .service(
                 web::resource("/health")
                     .route(web::get().to(health::health))
@@ -89,11 +95,6 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
             )
             .default_service(web::to(not_found))
     })
-    .workers(settings.server.worker_count())
-    .shutdown_timeout(settings.server.shutdown_timeout().as_secs_f64().ceil() as u64)
-    .listen(listener)?
-    .run();
-    Ok(server)
 }
 
 /// The limiter for `rate_limit`, or `None` when `per_second` is 0.

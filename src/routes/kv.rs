@@ -8,7 +8,7 @@ use crate::body::{parse_create, parse_update, read_limited};
 use crate::error::ApiError;
 use crate::key::Key;
 use crate::reply::KvReply;
-use crate::settings::LimitSettings;
+use crate::settings::{BodyRead, LimitSettings};
 use crate::storage::{CreateOutcome, Storage, UpdateOutcome};
 
 /// What comes before the key in a record's path.
@@ -20,8 +20,9 @@ pub async fn create(
     payload: web::Payload,
     storage: web::Data<Storage>,
     limits: web::Data<LimitSettings>,
+    body_read: web::Data<BodyRead>,
 ) -> Result<KvReply, ApiError> {
-    let body = read_limited(&req, payload, limits.max_body_bytes).await?;
+    let body = read_limited(&req, payload, limits.max_body_bytes, **body_read).await?;
     let request = parse_create(&body, limits.max_key_bytes)?;
     note_key(&req, &request.key);
     match storage.create(&request.key, &request.value).await? {
@@ -36,14 +37,15 @@ pub async fn by_key(
     payload: web::Payload,
     storage: web::Data<Storage>,
     limits: web::Data<LimitSettings>,
+    body_read: web::Data<BodyRead>,
 ) -> Result<KvReply, ApiError> {
     match *req.method() {
         // What clients of other key-value HTTP APIs send; `/kv/k/` stays the key `k/`.
         Method::POST if req.uri().path() == KV_PREFIX => {
-            create(req, payload, storage, limits).await
+            create(req, payload, storage, limits, body_read).await
         }
         Method::GET => get(req, storage, limits).await,
-        Method::PUT => update(req, payload, storage, limits).await,
+        Method::PUT => update(req, payload, storage, limits, body_read).await,
         Method::DELETE => delete(req, storage, limits).await,
         _ => Err(ApiError::MethodNotAllowed {
             allow: "GET, PUT, DELETE",
@@ -68,9 +70,10 @@ pub async fn update(
     payload: web::Payload,
     storage: web::Data<Storage>,
     limits: web::Data<LimitSettings>,
+    body_read: web::Data<BodyRead>,
 ) -> Result<KvReply, ApiError> {
     let key = path_key(&req, &limits)?;
-    let body = read_limited(&req, payload, limits.max_body_bytes).await?;
+    let body = read_limited(&req, payload, limits.max_body_bytes, **body_read).await?;
     let value = parse_update(&body, &key)?;
     match storage.update(&key, &value).await? {
         UpdateOutcome::Updated => Ok(KvReply::Updated),

@@ -10,7 +10,7 @@ use crate::helpers::{free_port, shared_tarantool, TestTarantool, PASSWORD};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_kv-gateway");
 
-fn gateway() -> Command {
+pub(crate) fn gateway() -> Command {
     let mut command = Command::new(BINARY);
     for (name, _) in std::env::vars() {
         if name.starts_with("KV__") {
@@ -31,13 +31,13 @@ fn fails_with(command: &mut Command) -> String {
 }
 
 /// A running binary, killed when dropped; its stderr is read on `stop`.
-struct Running {
-    child: Child,
-    address: String,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) address: String,
 }
 
 impl Running {
-    fn start(command: &mut Command, port: u16) -> Running {
+    pub(crate) fn start(command: &mut Command, port: u16) -> Running {
         let child = command.spawn().expect("the binary starts");
         let running = Running {
             child,
@@ -76,7 +76,7 @@ impl Running {
 
     /// Stops the gateway as an orchestrator would (SIGTERM) and returns its stderr,
     /// which it writes out on the way down.
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         self.terminate();
         self.wait_exit(Duration::from_secs(15));
         let mut stderr = String::new();
@@ -410,4 +410,38 @@ fn a_misspelled_setting_stops_start_up() {
             .env("KV__SERVER__WORKRS", "2"),
     );
     assert!(stderr.contains("workrs"), "{stderr}");
+}
+
+#[tokio::test]
+async fn client_faults_actix_refuses_are_not_logged_as_errors() {
+    use std::io::Write;
+    let port = free_port();
+    let running = Running::start(
+        gateway()
+            .env("RUST_LOG", "info")
+            .env("KV__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("KV__TARANTOOL__ADDRESS", shared_tarantool())
+            .env("KV__TARANTOOL__PASSWORD", PASSWORD),
+        port,
+    );
+    for request in [
+        "GARBAGE\r\n\r\n".to_owned(),
+        format!(
+            "GET /kv/x HTTP/1.1\r\nHost: t{}\r\n\r\n",
+            (0..200)
+                .map(|i| format!("\r\nX-H{i}: v"))
+                .collect::<String>()
+        ),
+    ] {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    }
+    let stderr = running.stop();
+    assert!(!stderr.contains("ERROR"), "{stderr}");
 }

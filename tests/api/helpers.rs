@@ -73,6 +73,11 @@ impl TestTarantool {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The process id of the running instance.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("Tarantool is running").id()
+    }
+
     /// Kills the process with SIGKILL, as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
