@@ -41,7 +41,7 @@ revision_label() {
 # one a line.
 run_options() {
     local name var
-    for name in cases rounds keys warmup duration connections server-cpus load-cpus; do
+    for name in cases rounds keys warmup duration connections server-cpus load-cpus gateway-workers gateway-workers-b; do
         var=BENCH_$(echo "$name" | tr 'a-z-' 'A-Z_')
         [ -z "${!var:-}" ] || printf -- '--%s\n%s\n' "$name" "${!var}"
     done

@@ -33,8 +33,8 @@ const USAGE: &str = "usage: kv-bench COMMAND [--option value]...
   run --out DIR --wrk-dir DIR --gateway BIN --tarantool-dir DIR [--label L]
       [--mode full|smoke] [--cases all|ID,...] [--rounds N] [--keys N]
       [--warmup S] [--duration S] [--connections 64]
-      [--server-cpus LIST] [--load-cpus LIST] [--font TTF]
-      [--gateway-b BIN --tarantool-dir-b DIR --label-b L]
+      [--server-cpus LIST] [--load-cpus LIST] [--gateway-workers N] [--font TTF]
+      [--gateway-b BIN --tarantool-dir-b DIR --label-b L --gateway-workers-b N]
                                  the benchmark (see bench/README.md); with
                                  --gateway-b an A/B run of two gateway builds
   rate --addr A --kind K --keys N --rate R --duration S [--warmup S]

@@ -88,6 +88,13 @@ impl Facts {
             ("kernel", first_line("uname", &["-sr"])),
             ("gateway_a", opts.label_a.clone()),
             ("gateway_b", opts.label_b.clone()),
+            ("gateway_workers_a", opts.build_a.workers.to_string()),
+            (
+                "gateway_workers_b",
+                opts.build_b
+                    .as_ref()
+                    .map_or(String::new(), |b| b.workers.to_string()),
+            ),
             ("tarantool", version("tarantool", &["--version"], 1)),
             ("redis", version("redis-server", &["--version"], 2)),
             (

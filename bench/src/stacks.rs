@@ -18,10 +18,12 @@ use crate::procs::{pinned, wait_for, Server};
 /// so rounds of POST cases never fill it.
 const TARANTOOL_MEMTX_MEMORY: u64 = 1 << 30;
 
-/// A gateway binary and the directory of the `init.lua` it goes with.
+/// A gateway binary, the directory of the `init.lua` it goes with, and its
+/// number of HTTP workers.
 pub struct GatewayBuild {
     pub bin: PathBuf,
     pub tarantool_dir: PathBuf,
+    pub workers: usize,
 }
 
 /// How the Redis behind a Webdis keeps its data.
@@ -51,7 +53,7 @@ pub struct Stack {
 
 impl Stack {
     /// Starts Tarantool with `build`'s init.lua and the gateway in front of
-    /// it, with one HTTP worker per server CPU and the rate limit off.
+    /// it, with `build.workers` HTTP workers and the rate limit off.
     pub fn gateway(
         name: &str,
         build: &GatewayBuild,
@@ -80,7 +82,7 @@ impl Stack {
         gateway
             .env_remove("RUST_LOG")
             .env("KV__SERVER__BIND", http.to_string())
-            .env("KV__SERVER__WORKERS", cpus.len().to_string())
+            .env("KV__SERVER__WORKERS", build.workers.to_string())
             .env("KV__TARANTOOL__ADDRESS", backend.to_string())
             .env("KV__TARANTOOL__PASSWORD", &password)
             .env("KV__RATE_LIMIT__PER_SECOND", "0");

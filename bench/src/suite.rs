@@ -55,21 +55,6 @@ impl Options {
             other => return Err(format!("--mode must be full or smoke, not {other:?}")),
         };
         let path = |name: &str| args.get::<String>(name).map(PathBuf::from);
-        let build_b = match args.text_or("gateway-b", "").as_str() {
-            "" => None,
-            bin => Some(GatewayBuild {
-                bin: PathBuf::from(bin),
-                tarantool_dir: path("tarantool-dir-b")?,
-            }),
-        };
-        let ab = build_b.is_some();
-        let cases = cases::select(&args.text_or("cases", if ab { AB_CASES } else { "all" }))?;
-        if let Some(c) = cases.iter().find(|c| ab && c.serves != Serves::Gateway) {
-            return Err(format!(
-                "{} is not a gateway case; an A/B run compares gateways",
-                c.id
-            ));
-        }
         let allowed = CpuSet::allowed()?;
         let (default_servers, default_load) = CpuSet::split(&allowed);
         let cpus = |name: &str, default: CpuSet| match args.text_or(name, "").as_str() {
@@ -83,12 +68,32 @@ impl Options {
                 "the CPUs must be among those allowed here ({allowed})"
             ));
         }
+        // One HTTP worker per server CPU, unless asked otherwise.
+        let workers: usize = args.get_or("gateway-workers", server_cpus.len())?;
+        let build_a = GatewayBuild {
+            bin: path("gateway")?,
+            tarantool_dir: path("tarantool-dir")?,
+            workers,
+        };
+        let build_b = match args.text_or("gateway-b", "").as_str() {
+            "" => None,
+            bin => Some(GatewayBuild {
+                bin: PathBuf::from(bin),
+                tarantool_dir: path("tarantool-dir-b")?,
+                workers: args.get_or("gateway-workers-b", workers)?,
+            }),
+        };
+        let ab = build_b.is_some();
+        let cases = cases::select(&args.text_or("cases", if ab { AB_CASES } else { "all" }))?;
+        if let Some(c) = cases.iter().find(|c| ab && c.serves != Serves::Gateway) {
+            return Err(format!(
+                "{} is not a gateway case; an A/B run compares gateways",
+                c.id
+            ));
+        }
         Ok(Options {
             out: path("out")?,
-            build_a: GatewayBuild {
-                bin: path("gateway")?,
-                tarantool_dir: path("tarantool-dir")?,
-            },
+            build_a,
             build_b,
             cases,
             rounds: args.get_or("rounds", rounds)?,
@@ -122,9 +127,14 @@ pub fn run(args: &Args) -> Result<(), String> {
     watch_signals()?;
     // Dropped last: after every server has stopped, their logs are kept.
     let work = WorkDir::create(&raw)?;
+    let workers_b = opts
+        .build_b
+        .as_ref()
+        .map_or(String::new(), |b| format!(" / {}", b.workers));
     log(&format!(
-        "servers on CPU {} (gateway workers and Webdis threads: {}), load generators on CPU {}",
+        "servers on CPU {} (gateway workers {}{workers_b}, Webdis threads {}), load generators on CPU {}",
         opts.server_cpus,
+        opts.build_a.workers,
         opts.server_cpus.len(),
         opts.load_cpus
     ));

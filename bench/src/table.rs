@@ -67,21 +67,27 @@ pub fn render(
     }
     let builds = if ab {
         format!(
-            "A = {}, B = {}: each its own gateway binary and init.lua, each with its own Tarantool",
+            "A = {} ({} gateway worker(s)), B = {} ({}): each its own gateway binary and init.lua, \
+             each with its own Tarantool",
             m("gateway_a"),
-            m("gateway_b")
+            m("gateway_workers_a"),
+            m("gateway_b"),
+            m("gateway_workers_b"),
         )
     } else {
-        format!("gateway {}", m("gateway_a"))
+        format!(
+            "Gateway {} ({} worker(s))",
+            m("gateway_a"),
+            m("gateway_workers_a")
+        )
     };
     let _ = write!(
         t,
         "Machine: {} cores, {}, {}. Servers pinned to CPU {} and load generators to CPU {} (taskset). \
-         {builds}; {} gateway worker(s), default settings, rate limit off, access log at info to a file; \
+         {builds}; default settings, rate limit off, access log at info to a file; \
          Tarantool {} (init.lua: `wal_mode = 'write'`: every change written to the WAL, without fsync, \
          before the answer).",
-        m("cores"), m("cpu"), m("kernel"), m("server_cpus"), m("load_cpus"),
-        m("server_cpu_count"), m("tarantool"),
+        m("cores"), m("cpu"), m("kernel"), m("server_cpus"), m("load_cpus"), m("tarantool"),
     );
     if rows.iter().any(|r| r.role == "webdis") {
         let _ = write!(
