@@ -1,12 +1,14 @@
-//! chart.png: one horizontal bar of peak req/s per case, coloured by what
-//! served it (the gateway, a ceiling, or Webdis), so a run is seen at a glance.
+//! chart.png: one horizontal bar of median peak req/s per case, coloured by
+//! what served it (the gateway, a ceiling, or Webdis; or build A or B), so a
+//! run is seen at a glance.
 
 use std::path::Path;
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::report::Row;
+use crate::report::Group;
+use crate::table::thousands;
 
 const WIDTH: u32 = 1200;
 const BAR_HEIGHT: u32 = 34;
@@ -18,9 +20,10 @@ const FONT: &str = "sans-serif";
 const GATEWAY: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
 const CEILING: RGBColor = RGBColor(0x8c, 0x8c, 0x8c);
 const WEBDIS: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
+const BUILD_B: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
 
-/// Draws the peak rows of `rows` into `path`, with text in the TTF `font`.
-pub fn draw(rows: &[Row], title: &str, path: &Path, font: &Path) -> Result<(), String> {
+/// Draws one bar per group into `path`, with text in the TTF `font`.
+pub fn draw(groups: &[Group], title: &str, path: &Path, font: &Path) -> Result<(), String> {
     let bytes = std::fs::read(font).map_err(|e| {
         format!(
             "font {}: {e} (apt-get install fonts-dejavu-core)",
@@ -32,7 +35,21 @@ pub fn draw(rows: &[Row], title: &str, path: &Path, font: &Path) -> Result<(), S
     plotters::style::register_font(FONT, FontStyle::Normal, bytes)
         .map_err(|_| format!("{} is not a usable TTF font", font.display()))?;
 
-    let bars: Vec<&Row> = rows.iter().filter(|r| r.mode == "peak").collect();
+    let ab = groups.iter().any(|g| g.first.target == "B");
+    let bars: Vec<(String, RGBColor, f64)> = groups
+        .iter()
+        .map(|g| {
+            let r = g.first;
+            let (label, color) = match (ab, r.target.as_str(), r.role.as_str()) {
+                (true, "B", _) => (format!("{} (B)", r.label), BUILD_B),
+                (true, t, _) => (format!("{} ({t})", r.label), GATEWAY),
+                (false, _, "gateway") => (r.label.clone(), GATEWAY),
+                (false, _, "webdis") => (r.label.clone(), WEBDIS),
+                _ => (r.label.clone(), CEILING),
+            };
+            (label, color, g.rps().map_or(0.0, |s| s.median))
+        })
+        .collect();
     let height = TOP + BAR_HEIGHT * bars.len() as u32 + 90;
     let root = BitMapBackend::new(path, (WIDTH, height)).into_drawing_area();
     let err = |e: DrawingAreaErrorKind<_>| e.to_string();
@@ -46,28 +63,14 @@ pub fn draw(rows: &[Row], title: &str, path: &Path, font: &Path) -> Result<(), S
     root.draw_text(title, &text(22.0, HPos::Left), (20, 28))
         .map_err(err)?;
 
-    let max = bars
-        .iter()
-        .map(|r| r.rps)
-        .filter(|v| v.is_finite())
-        .fold(1.0, f64::max);
+    let max = bars.iter().map(|b| b.2).fold(1.0, f64::max);
     let bar_space = f64::from(WIDTH as i32 - LABEL_WIDTH - VALUE_WIDTH - 20);
-    for (n, row) in bars.iter().enumerate() {
+    for (n, (label, color, rps)) in bars.iter().enumerate() {
         let y = (TOP + BAR_HEIGHT * n as u32) as i32;
         let mid = y + BAR_HEIGHT as i32 / 2;
-        root.draw_text(
-            &row.label,
-            &text(16.0, HPos::Right),
-            (LABEL_WIDTH - 10, mid),
-        )
-        .map_err(err)?;
-        let rps = if row.rps.is_finite() { row.rps } else { 0.0 };
+        root.draw_text(label, &text(16.0, HPos::Right), (LABEL_WIDTH - 10, mid))
+            .map_err(err)?;
         let end = LABEL_WIDTH + (bar_space * rps / max).round() as i32;
-        let color = match row.target.as_str() {
-            "gateway" => GATEWAY,
-            "webdis" => WEBDIS,
-            _ => CEILING,
-        };
         root.draw(&Rectangle::new(
             [
                 (LABEL_WIDTH, y + 5),
@@ -76,18 +79,23 @@ pub fn draw(rows: &[Row], title: &str, path: &Path, font: &Path) -> Result<(), S
             color.filled(),
         ))
         .map_err(err)?;
-        let value = format!("{} req/s", thousands(rps));
+        let value = format!("{} req/s", thousands(*rps));
         root.draw_text(&value, &text(15.0, HPos::Left), (end + 8, mid))
             .map_err(err)?;
     }
 
     let legend_y = (TOP + BAR_HEIGHT * bars.len() as u32 + 25) as i32;
     let mut x = LABEL_WIDTH;
-    for (color, name) in [
-        (GATEWAY, "kv-gateway"),
-        (CEILING, "ceilings (iproto, GET /health)"),
-        (WEBDIS, "Webdis + Redis"),
-    ] {
+    let legend: &[(RGBColor, &str)] = if ab {
+        &[(GATEWAY, "build A"), (BUILD_B, "build B")]
+    } else {
+        &[
+            (GATEWAY, "kv-gateway"),
+            (CEILING, "ceilings (iproto, GET /health)"),
+            (WEBDIS, "Webdis + Redis"),
+        ]
+    };
+    for &(color, name) in legend {
         root.draw(&Rectangle::new(
             [(x, legend_y - 8), (x + 16, legend_y + 8)],
             color.filled(),
@@ -99,33 +107,9 @@ pub fn draw(rows: &[Row], title: &str, path: &Path, font: &Path) -> Result<(), S
         let (w, _) = root.estimate_text_size(name, &style).map_err(err)?;
         x += 22 + w as i32 + 30;
     }
-    let note = "64 connections, loopback, load generator and servers share the machine; comparable only within this run";
+    let note = "Servers on their own CPUs, load generators on the others; loopback; comparable only within this run";
     root.draw_text(note, &text(14.0, HPos::Left), (20, legend_y + 35))
         .map_err(err)?;
     root.present().map_err(err)?;
     Ok(())
-}
-
-/// 123456.7 -> "123,457".
-fn thousands(v: f64) -> String {
-    let digits = format!("{:.0}", v.max(0.0));
-    let mut out = String::new();
-    for (n, c) in digits.chars().enumerate() {
-        if n > 0 && (digits.len() - n) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_are_separated() {
-        assert_eq!(super::thousands(0.4), "0");
-        assert_eq!(super::thousands(999.0), "999");
-        assert_eq!(super::thousands(123_456.7), "123,457");
-        assert_eq!(super::thousands(1_000_000.0), "1,000,000");
-    }
 }

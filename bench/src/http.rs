@@ -100,6 +100,45 @@ fn parse_head(buf: &[u8]) -> io::Result<Option<(u16, usize, bool)>> {
     Ok(Some((status, head_len + body_len, keep_alive)))
 }
 
+/// One blocking `GET path` on a new connection, for readiness checks and
+/// spot checks: the status and the body.
+pub fn get_once(addr: SocketAddr, path: &str) -> io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let timeout = Some(std::time::Duration::from_secs(2));
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))?;
+    stream.set_read_timeout(timeout)?;
+    stream.set_write_timeout(timeout)?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 4096];
+        match stream.read(&mut chunk)? {
+            0 => break,
+            n => buf.extend_from_slice(&chunk[..n]),
+        }
+        if let Some((status, total, _)) = parse_head(&buf)? {
+            if buf.len() >= total {
+                let head_len = buf
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map_or(0, |p| p + 4);
+                return Ok((
+                    status,
+                    String::from_utf8_lossy(&buf[head_len..total]).into_owned(),
+                ));
+            }
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "incomplete response",
+    ))
+}
+
 /// The bytes of one request with a keep-alive connection.
 pub fn request(method: &str, path: &str, host: &SocketAddr, body: Option<&str>) -> Vec<u8> {
     let mut out = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n");

@@ -1,28 +1,42 @@
-//! kv-bench: the Rust half of kv-gateway's benchmark. `bench/run` calls it;
-//! each subcommand does one job and prints one `RESULT ...` line where it
-//! measures something.
+//! kv-bench: kv-gateway's benchmark. `bench/run` and `bench/ab` install
+//! the tools, build the binaries and call `kv-bench run`, which runs the
+//! whole benchmark; the load generators are subcommands too and print one
+//! `RESULT ...` line.
 
 mod args;
+mod cases;
 mod chart;
+mod cpu;
 mod http;
 mod iproto;
+mod measure;
+mod meta;
 mod preload;
+mod procs;
 mod rate;
 mod report;
 mod requests;
+mod row;
+mod stacks;
 mod stats;
+mod suite;
+mod table;
+mod targets;
 mod values;
 
-use std::net::TcpListener;
 use std::process::ExitCode;
 
 use args::Args;
 
 const USAGE: &str = "usage: kv-bench COMMAND [--option value]...
 
-  free-ports --count N           print N free loopback TCP ports
-  preload --addr A --keys N      POST key-0..key-N-1 to the gateway at A
-  redis-proto --keys N           print SET commands for redis-cli --pipe
+  run --out DIR --wrk-dir DIR --gateway BIN --tarantool-dir DIR [--label L]
+      [--mode full|smoke] [--cases all|ID,...] [--rounds N] [--keys N]
+      [--warmup S] [--duration S] [--connections 64]
+      [--server-cpus LIST] [--load-cpus LIST] [--gateway-workers N] [--font TTF]
+      [--gateway-b BIN --tarantool-dir-b DIR --label-b L --gateway-workers-b N]
+                                 the benchmark (see bench/README.md); with
+                                 --gateway-b an A/B run of two gateway builds
   rate --addr A --kind K --keys N --rate R --duration S [--warmup S]
        [--connections 64] [--threads 2] [--tag T]
                                  constant-rate HTTP load; K is get, put, post,
@@ -31,8 +45,8 @@ const USAGE: &str = "usage: kv-bench COMMAND [--option value]...
        [--warmup S] [--concurrency 64] [--threads 2] [--user kv_gateway]
                                  calls kv_batch directly, one get/update per call
   calibrate [--seconds 1]        CPU speed per core, to spot a host that slowed down
-  report --dir D [--meta-file F] [--font TTF]
-                                 D/results.csv -> D/table.md, D/summary.csv, D/chart.png
+  report --dir D [--font TTF]    D/results.csv + D/meta.txt -> D/table.md,
+                                 D/summary.csv, D/chart.png (run does it too)
 
 Loads print one line: RESULT requests= duration_s= rps= p50_ms= p99_ms= max_ms=
 unexpected= socket_errors=";
@@ -50,9 +64,7 @@ fn main() -> ExitCode {
     let mut raw = std::env::args().skip(1);
     let command = raw.next().unwrap_or_default();
     let result = Args::parse(raw).and_then(|args| match command.as_str() {
-        "free-ports" => free_ports(&args),
-        "preload" => preload::http(&args),
-        "redis-proto" => preload::redis_proto(&args),
+        "run" => suite::run(&args),
         "rate" => rate::run(&args),
         "iproto" => iproto::run(&args),
         "report" => report::run(&args),
@@ -70,20 +82,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Binds all ports at once so they differ, then releases them.
-fn free_ports(args: &Args) -> Result<(), String> {
-    let count: usize = args.get("count")?;
-    let listeners = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    let ports = listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port().to_string()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    println!("{}", ports.join(" "));
-    Ok(())
 }

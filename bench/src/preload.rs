@@ -1,21 +1,18 @@
-//! Preloading: the gateway through `POST /kv`, Redis through the RESP
-//! commands `redis-cli --pipe` reads.
+//! Preloading `key-0`..`key-{N-1}`: the gateway through `POST /kv`, Redis
+//! through pipelined `SET` commands.
 
-use std::io::Write;
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::args::Args;
 use crate::http::{request, HttpConn};
 use crate::values::{key, post_body, value_json};
 
-/// `kv-bench preload`: creates `key-0`..`key-{N-1}` through the gateway.
-pub fn http(args: &Args) -> Result<(), String> {
-    let addr: SocketAddr = args.get("addr")?;
-    let keys: u64 = args.get("keys")?;
-    let concurrency: usize = args.get_or("concurrency", 64)?;
+/// Creates `key-0`..`key-{N-1}` through the gateway at `addr`, with
+/// `concurrency` requests in flight.
+pub fn gateway(addr: SocketAddr, keys: u64, concurrency: usize) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -64,20 +61,40 @@ pub fn http(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// `kv-bench redis-proto`: prints `SET key-i value` for every key as RESP.
-pub fn redis_proto(args: &Args) -> Result<(), String> {
-    let keys: u64 = args.get("keys")?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    for i in 0..keys {
-        let (k, v) = (key(i), value_json(i, 0));
-        write!(
-            out,
-            "*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n",
-            k.len(),
-            v.len()
-        )
-        .map_err(|e| e.to_string())?;
+/// Commands sent to Redis before their answers are read.
+const REDIS_PIPELINE: u64 = 1000;
+
+/// Sets `key-0`..`key-{N-1}` in the Redis at `addr`.
+pub fn redis(addr: SocketAddr, keys: u64) -> Result<(), String> {
+    let started = Instant::now();
+    let stream = TcpStream::connect(addr).map_err(|e| format!("Redis at {addr}: {e}"))?;
+    let mut reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
+    let mut writer = std::io::BufWriter::new(stream);
+    let mut line = String::new();
+    for first in (0..keys).step_by(REDIS_PIPELINE as usize) {
+        let last = (first + REDIS_PIPELINE).min(keys);
+        for i in first..last {
+            let (k, v) = (key(i), value_json(i, 0));
+            write!(
+                writer,
+                "*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n",
+                k.len(),
+                v.len()
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        writer.flush().map_err(|e| e.to_string())?;
+        for i in first..last {
+            line.clear();
+            reader.read_line(&mut line).map_err(|e| e.to_string())?;
+            if line.trim_end() != "+OK" {
+                return Err(format!("SET {}: Redis answered {line:?}", key(i)));
+            }
+        }
     }
-    out.flush().map_err(|e| e.to_string())
+    eprintln!(
+        "preloaded {keys} keys into Redis in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

@@ -75,11 +75,19 @@ impl Tally {
     }
 }
 
-/// `kv-bench calibrate`: a fixed CPU-bound loop on every core for `--seconds`,
-/// so a run shows whether the machine itself (a shared host) got slower
-/// between its start and its end. Prints `CALIBRATE mops=<per core>`.
+/// `kv-bench calibrate`: prints `CALIBRATE mops=<per core>` (see [`calibrate_mops`]).
 pub fn calibrate(args: &crate::args::Args) -> Result<(), String> {
-    let seconds: f64 = args.get_or("seconds", 1.0)?;
+    println!(
+        "CALIBRATE mops={:.0}",
+        calibrate_mops(args.get_or("seconds", 1.0)?)
+    );
+    Ok(())
+}
+
+/// A fixed CPU-bound loop on every core for `seconds`, so a run shows
+/// whether the machine itself (a shared host) got slower between its start
+/// and its end. Millions of loop steps per second per core.
+pub fn calibrate_mops(seconds: f64) -> f64 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let until = std::time::Instant::now() + Duration::from_secs_f64(seconds);
     let workers: Vec<_> = (0..cores)
@@ -101,9 +109,5 @@ pub fn calibrate(args: &crate::args::Args) -> Result<(), String> {
         })
         .collect();
     let total: u64 = workers.into_iter().map(|w| w.join().unwrap_or(0)).sum();
-    println!(
-        "CALIBRATE mops={:.0}",
-        total as f64 / seconds / cores as f64 / 1e6
-    );
-    Ok(())
+    total as f64 / seconds / cores as f64 / 1e6
 }
