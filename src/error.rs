@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::key::KeyError;
+use crate::patch_body::{ACCEPT_PATCH, PATCH_FORMATS};
 use crate::storage::StorageError;
 
 /// Seconds a client is asked to wait after a 503.
@@ -55,15 +56,42 @@ pub enum ApiError {
         /// The methods the path does accept, for the `Allow` header.
         allow: &'static str,
     },
+    /// A request header (such as `If-Match`) is malformed or out of place.
+    #[error("invalid header")]
+    InvalidHeader(String),
+    /// A query parameter is unknown or has a bad value.
+    #[error("invalid parameter")]
+    InvalidParameter(String),
+    /// An `If-Match` or `If-None-Match` did not hold; nothing changed.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// A patch cannot apply to the current value; nothing changed.
+    #[error("patch conflict")]
+    PatchConflict(String),
+    /// A `PATCH` in a media type not taken (see `Accept-Patch`).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// Operation `op` of a transaction failed so; nothing was applied.
+    #[error("{error}")]
+    InTxn {
+        /// The failing operation's index.
+        op: usize,
+        /// What it met.
+        error: Box<ApiError>,
+    },
 }
 
 impl ApiError {
     /// The `detail` field of the body, where there is one worth showing.
     fn detail(&self) -> Option<String> {
         match self {
-            ApiError::InvalidBody(detail) => Some(detail.clone()),
+            ApiError::InvalidBody(detail)
+            | ApiError::InvalidHeader(detail)
+            | ApiError::InvalidParameter(detail)
+            | ApiError::PatchConflict(detail) => Some(detail.clone()),
             ApiError::InvalidKey(err) => Some(err.to_string()),
             ApiError::NotReady(err) => Some(err.to_string()),
+            ApiError::InTxn { error, .. } => error.detail(),
             _ => None,
         }
     }
@@ -75,8 +103,36 @@ impl ApiError {
                 Some("outcome_unknown")
             }
             ApiError::StorageUnavailable(_) => Some("not_applied"),
+            ApiError::InTxn { error, .. } => error.code(),
             _ => None,
         }
+    }
+
+    /// The error a transaction's failing operation stands for, if this is one.
+    fn innermost(&self) -> &ApiError {
+        match self {
+            ApiError::InTxn { error, .. } => error.innermost(),
+            other => other,
+        }
+    }
+
+    /// The status and the exact JSON body of this error: what HTTP sends
+    /// and what a transaction or a WebSocket reply carries.
+    pub fn status_and_body(&self) -> (StatusCode, Vec<u8>) {
+        let body = ErrorBody {
+            error: self.to_string(),
+            detail: self.detail(),
+            code: self.code(),
+            op: match self {
+                ApiError::InTxn { op, .. } => Some(*op),
+                _ => None,
+            },
+        };
+        // Serialising strings and numbers cannot fail.
+        (
+            self.status_code(),
+            serde_json::to_vec(&body).unwrap_or_default(),
+        )
     }
 }
 
@@ -96,7 +152,14 @@ impl From<StorageError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::InvalidBody(_) | ApiError::InvalidKey(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidBody(_)
+            | ApiError::InvalidKey(_)
+            | ApiError::InvalidHeader(_)
+            | ApiError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PatchConflict(_) => StatusCode::CONFLICT,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::InTxn { error, .. } => error.status_code(),
             ApiError::KeyNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::KeyExists => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -118,14 +181,10 @@ impl ResponseError for ApiError {
         } else {
             log::debug!("{}: {}", status.as_u16(), error_chain(self));
         }
-        let body = ErrorBody {
-            error: self.to_string(),
-            detail: self.detail(),
-            code: self.code(),
-        };
+        let (_, body) = self.status_and_body();
         let mut response = HttpResponse::build(status);
         response.insert_header(ContentType::json());
-        match self {
+        match self.innermost() {
             ApiError::StorageUnavailable(_)
             | ApiError::NotReady(_)
             | ApiError::InsufficientStorage(_) => {
@@ -139,15 +198,17 @@ impl ResponseError for ApiError {
             ApiError::RequestTimeout | ApiError::PayloadTooLarge => {
                 response.force_close();
             }
+            ApiError::UnsupportedMediaType => {
+                response.insert_header((ACCEPT_PATCH, PATCH_FORMATS));
+            }
             _ => {}
         }
-        // Serialising two strings cannot fail.
-        response.body(serde_json::to_string(&body).unwrap_or_default())
+        response.body(body)
     }
 }
 
-/// The one shape of every error body: `error` first, then `detail` and
-/// `code` where there are any.
+/// The one shape of every error body: `error` first, then `detail`,
+/// `code` and (in a transaction) `op` where there are any.
 #[derive(serde::Serialize)]
 struct ErrorBody {
     error: String,
@@ -155,6 +216,8 @@ struct ErrorBody {
     detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    op: Option<usize>,
 }
 
 /// The error and all its causes on one line, for the log.
@@ -244,6 +307,39 @@ mod tests {
                 json!({"error": "internal error"}),
             ),
             (ApiError::NotFound, 404, json!({"error": "not found"})),
+            (
+                ApiError::InvalidHeader("x".into()),
+                400,
+                json!({"error": "invalid header", "detail": "x"}),
+            ),
+            (
+                ApiError::InvalidParameter("y".into()),
+                400,
+                json!({"error": "invalid parameter", "detail": "y"}),
+            ),
+            (
+                ApiError::PreconditionFailed,
+                412,
+                json!({"error": "precondition failed"}),
+            ),
+            (
+                ApiError::PatchConflict("z".into()),
+                409,
+                json!({"error": "patch conflict", "detail": "z"}),
+            ),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                json!({"error": "unsupported media type"}),
+            ),
+            (
+                ApiError::InTxn {
+                    op: 1,
+                    error: Box::new(ApiError::KeyExists),
+                },
+                409,
+                json!({"error": "key already exists", "op": 1}),
+            ),
             (
                 ApiError::RequestTimeout,
                 408,

@@ -1,22 +1,31 @@
-//! Successful outcomes of kv operations, each with its one status and body.
+//! Successful outcomes of kv operations, each with its one status, body
+//! and `ETag`: built here only, so every way of answering (HTTP, a
+//! transaction's results, later WebSocket) gives the same bytes.
 
 use actix_web::body::BoxBody;
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{ContentType, ETAG};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder};
 
 use crate::key::Key;
-use crate::storage::JsonValue;
+use crate::preconditions::etag;
+use crate::storage::{JsonValue, Record, Revision, TxnResult};
 
 /// What a successful kv operation answers.
 #[derive(Debug)]
 pub enum KvReply {
-    /// `POST /kv` stored a new record.
-    Created,
+    /// A record was stored (`POST /kv`, `PUT` that created).
+    Created(Revision),
     /// `GET /kv/{key}` found the record.
-    Found(JsonValue),
+    Found(Record),
+    /// `HEAD /kv/{key}` found the record: `GET`'s headers, no body.
+    Exists(Revision),
+    /// `If-None-Match` matched the record's revision.
+    NotModified(Revision),
     /// `PUT /kv/{key}` replaced the value.
-    Updated,
+    Updated(Revision),
+    /// `PATCH /kv/{key}` left this value.
+    Patched(Record),
     /// `DELETE /kv/{key}` removed the record, which had this value.
     Deleted {
         /// The deleted record's key.
@@ -24,31 +33,93 @@ pub enum KvReply {
         /// The value it had; `None` if it could not be shown as JSON.
         value: Option<JsonValue>,
     },
+    /// `POST /txn` applied every operation.
+    Txn {
+        /// The last revision written (the store's, if it only read).
+        revision: Revision,
+        /// One result per operation.
+        results: Vec<TxnResult>,
+    },
 }
 
 impl KvReply {
     /// The HTTP status of this outcome.
     pub fn status(&self) -> StatusCode {
-        StatusCode::OK
+        match self {
+            KvReply::NotModified(_) => StatusCode::NOT_MODIFIED,
+            _ => StatusCode::OK,
+        }
     }
 
-    /// The JSON body of this outcome.
+    /// The revision its `ETag` names, where it has one.
+    pub fn revision(&self) -> Option<Revision> {
+        match self {
+            KvReply::Created(revision)
+            | KvReply::Exists(revision)
+            | KvReply::NotModified(revision)
+            | KvReply::Updated(revision) => Some(*revision),
+            KvReply::Found(record) | KvReply::Patched(record) => Some(record.revision),
+            KvReply::Deleted { .. } | KvReply::Txn { .. } => None,
+        }
+    }
+
+    /// The JSON body of this outcome (empty for `HEAD` and 304).
     pub fn body(&self) -> Vec<u8> {
         match self {
-            KvReply::Created => br#"{"result":"record created"}"#.to_vec(),
-            KvReply::Updated => br#"{"result":"record updated"}"#.to_vec(),
-            KvReply::Found(value) => wrap(br#"{"value":"#, value.as_bytes(), b"}"),
-            KvReply::Deleted { key, value } => {
-                // Serialising a str into a Vec cannot fail.
-                let key = serde_json::to_vec(key.as_str()).unwrap_or_default();
-                let mut head = br#"{"deleted":{"key":"#.to_vec();
-                head.extend_from_slice(&key);
-                head.extend_from_slice(br#","value":"#);
-                let value = value.as_ref().map_or(&b"null"[..], JsonValue::as_bytes);
-                wrap(&head, value, b"}}")
+            KvReply::Created(_) => CREATED.to_vec(),
+            KvReply::Updated(_) => UPDATED.to_vec(),
+            KvReply::Found(record) | KvReply::Patched(record) => {
+                wrap(br#"{"value":"#, record.value.as_bytes(), b"}")
+            }
+            KvReply::Exists(_) | KvReply::NotModified(_) => Vec::new(),
+            KvReply::Deleted { key, value } => deleted(key, value.as_ref()),
+            KvReply::Txn { revision, results } => {
+                let mut out = format!(r#"{{"revision":{revision},"results":["#).into_bytes();
+                for (i, result) in results.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(&txn_result(result));
+                }
+                out.extend_from_slice(b"]}");
+                out
             }
         }
     }
+}
+
+const CREATED: &[u8] = br#"{"result":"record created"}"#;
+const UPDATED: &[u8] = br#"{"result":"record updated"}"#;
+
+/// One transaction result: the body its operation has alone, with the
+/// revision it concerns.
+fn txn_result(result: &TxnResult) -> Vec<u8> {
+    match result {
+        TxnResult::Created(revision) => with_revision(CREATED, *revision),
+        TxnResult::Updated(revision) => with_revision(UPDATED, *revision),
+        TxnResult::Patched(record) | TxnResult::Found(record) => with_revision(
+            &wrap(br#"{"value":"#, record.value.as_bytes(), b"}"),
+            record.revision,
+        ),
+        TxnResult::Deleted(key, value) => deleted(key, value.as_ref()),
+        TxnResult::Checked => br#"{"result":"check passed"}"#.to_vec(),
+    }
+}
+
+fn deleted(key: &Key, value: Option<&JsonValue>) -> Vec<u8> {
+    // Serialising a str into a Vec cannot fail.
+    let key = serde_json::to_vec(key.as_str()).unwrap_or_default();
+    let mut head = br#"{"deleted":{"key":"#.to_vec();
+    head.extend_from_slice(&key);
+    head.extend_from_slice(br#","value":"#);
+    let value = value.map_or(&b"null"[..], JsonValue::as_bytes);
+    wrap(&head, value, b"}}")
+}
+
+/// `body` (a JSON object) with `"revision": N` as its last member.
+fn with_revision(body: &[u8], revision: Revision) -> Vec<u8> {
+    let open = &body[..body.len() - 1];
+    wrap(open, format!(r#","revision":{revision}"#).as_bytes(), b"}")
 }
 
 /// The value's JSON is already rendered: splice it in rather than re-encode it.
@@ -64,9 +135,16 @@ impl Responder for KvReply {
     type Body = BoxBody;
 
     fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
-        HttpResponse::build(self.status())
-            .insert_header(ContentType::json())
-            .body(self.body())
+        let mut response = HttpResponse::build(self.status());
+        if let Some(revision) = self.revision() {
+            response.insert_header((ETAG, etag(revision)));
+        }
+        match self {
+            KvReply::NotModified(_) => response.finish(),
+            _ => response
+                .insert_header(ContentType::json())
+                .body(self.body()),
+        }
     }
 }
 
@@ -79,35 +157,84 @@ mod tests {
         serde_json::from_slice(bytes).unwrap()
     }
 
+    fn record(revision: Revision) -> Record {
+        Record {
+            value: msgpack_to_json(&[0x81, 0xa1, b'a', 0x01]).unwrap(),
+            revision,
+        }
+    }
+
     #[test]
-    fn every_outcome_has_its_body() {
-        let value = msgpack_to_json(&[0x81, 0xa1, b'a', 0x01]).unwrap();
+    fn every_outcome_has_its_body_and_etag() {
         let key = Key::parse("we\"ird".into(), 16).unwrap();
-        assert_eq!(
-            json(&KvReply::Created.body()),
-            serde_json::json!({"result": "record created"})
-        );
-        assert_eq!(
-            json(&KvReply::Updated.body()),
-            serde_json::json!({"result": "record updated"})
-        );
-        assert_eq!(
-            json(&KvReply::Found(value.clone()).body()),
-            serde_json::json!({"value": {"a": 1}})
-        );
-        assert_eq!(
-            json(
-                &KvReply::Deleted {
-                    key: key.clone(),
-                    value: Some(value)
-                }
-                .body()
+        let cases = [
+            (
+                KvReply::Created(1),
+                serde_json::json!({"result": "record created"}),
+                Some(1),
             ),
-            serde_json::json!({"deleted": {"key": "we\"ird", "value": {"a": 1}}})
-        );
+            (
+                KvReply::Updated(2),
+                serde_json::json!({"result": "record updated"}),
+                Some(2),
+            ),
+            (
+                KvReply::Found(record(3)),
+                serde_json::json!({"value": {"a": 1}}),
+                Some(3),
+            ),
+            (
+                KvReply::Patched(record(4)),
+                serde_json::json!({"value": {"a": 1}}),
+                Some(4),
+            ),
+            (
+                KvReply::Deleted {
+                    key: key.clone(),
+                    value: Some(record(5).value),
+                },
+                serde_json::json!({"deleted": {"key": "we\"ird", "value": {"a": 1}}}),
+                None,
+            ),
+            (
+                KvReply::Deleted {
+                    key: key.clone(),
+                    value: None,
+                },
+                serde_json::json!({"deleted": {"key": "we\"ird", "value": null}}),
+                None,
+            ),
+        ];
+        for (reply, body, revision) in cases {
+            assert_eq!(json(&reply.body()), body, "{reply:?}");
+            assert_eq!(reply.revision(), revision);
+        }
+        assert!(KvReply::Exists(7).body().is_empty());
+        assert_eq!(KvReply::NotModified(7).status(), StatusCode::NOT_MODIFIED);
+    }
+
+    #[test]
+    fn transaction_results_are_each_operations_body_with_its_revision() {
+        let key = Key::parse("k".into(), 16).unwrap();
+        let reply = KvReply::Txn {
+            revision: 9,
+            results: vec![
+                TxnResult::Created(8),
+                TxnResult::Found(record(8)),
+                TxnResult::Deleted(key, Some(record(3).value)),
+                TxnResult::Checked,
+                TxnResult::Updated(9),
+            ],
+        };
         assert_eq!(
-            json(&KvReply::Deleted { key, value: None }.body()),
-            serde_json::json!({"deleted": {"key": "we\"ird", "value": null}})
+            json(&reply.body()),
+            serde_json::json!({"revision": 9, "results": [
+                {"result": "record created", "revision": 8},
+                {"value": {"a": 1}, "revision": 8},
+                {"deleted": {"key": "k", "value": {"a": 1}}},
+                {"result": "check passed"},
+                {"result": "record updated", "revision": 9},
+            ]})
         );
     }
 }

@@ -116,6 +116,8 @@ pub struct LimitSettings {
     pub max_body_bytes: usize,
     /// Longest accepted key, in UTF-8 bytes.
     pub max_key_bytes: usize,
+    /// Most operations in one `POST /txn`.
+    pub max_txn_ops: usize,
 }
 
 /// Why the settings could not be loaded; the message names the offending key.
@@ -265,6 +267,11 @@ impl Settings {
                 self.limits.max_key_bytes == 0,
                 "limits.max_key_bytes",
                 "KV__LIMITS__MAX_KEY_BYTES",
+            ),
+            (
+                self.limits.max_txn_ops == 0,
+                "limits.max_txn_ops",
+                "KV__LIMITS__MAX_TXN_OPS",
             ),
         ];
         if let Some(&(_, key, env)) = at_least_one.iter().find(|(zero, _, _)| *zero) {

@@ -11,7 +11,7 @@ use governor_middleware::NoOpMiddleware;
 use crate::access_log::log_requests;
 use crate::client_ip::{forget_idle_clients, ClientIpKey};
 use crate::http_server;
-use crate::routes::{health, kv, method_not_allowed, not_found};
+use crate::routes::{health, kv, method_not_allowed, not_found, txn};
 use crate::settings::{RateLimitSettings, Settings};
 use crate::storage::Storage;
 
@@ -65,7 +65,7 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
         // runtime so its dispatch task runs next to the handlers using it.
         let storage = web::Data::new(Storage::open(&tarantool));
         let limited = rate_limit.is_some();
-        let governor = Governor::new(rate_limit.as_ref().unwrap_or(&unlimited()));
+        let governor = || Governor::new(rate_limit.as_ref().unwrap_or(&unlimited()));
         App::new()
             .wrap(from_fn(log_requests))
             .app_data(storage)
@@ -82,8 +82,14 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
                     .default_service(web::to(method_not_allowed("GET"))),
             )
             .service(
+                web::resource("/txn")
+                    .wrap(Condition::new(limited, governor()))
+                    .route(web::post().to(txn::txn))
+                    .default_service(web::to(method_not_allowed("POST"))),
+            )
+            .service(
                 web::scope("/kv")
-                    .wrap(Condition::new(limited, governor))
+                    .wrap(Condition::new(limited, governor()))
                     .service(
                         web::resource("")
                             .route(web::post().to(kv::create))

@@ -72,13 +72,10 @@ limits.max_key_bytes = env.positive_integer('KV_MAX_KEY_BYTES', limits.max_key_b
 local access = require('kv.access')
 local batch = require('kv.batch')
 local protocol = require('kv.protocol')
+local revision = require('kv.revision')
 local schema = require('kv.schema')
 
 local functions = {
-    kv_get = batch.single('get'),
-    kv_create = batch.single('create'),
-    kv_update = batch.single('update'),
-    kv_delete = batch.single('delete'),
     kv_batch = batch.kv_batch,
     kv_ready = protocol.kv_ready,
 }
@@ -94,6 +91,7 @@ if not box.info.ro then
     access.lock_down()
     access.grant_gateway(user, password, names)
 end
+revision.restore()
 
 box.cfg({ listen = listen })
 require('log').info('kv-gateway: listening on %s', listen)

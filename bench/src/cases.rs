@@ -124,6 +124,20 @@ pub const CASES: &[Case] = &[
         Some("mix"),
     ),
     case("post", "POST new key", Gateway, Wrk("post.lua"), None),
+    case(
+        "patch",
+        "PATCH existing key (merge patch of one field)",
+        Gateway,
+        Wrk("patch.lua"),
+        None,
+    ),
+    case(
+        "txn",
+        "POST /txn of 4 ops: 2 gets + update + merge patch",
+        Gateway,
+        Wrk("txn.lua"),
+        None,
+    ),
     ceiling("health", "GET /health (HTTP ceiling)", Wrk("health.lua")),
     ceiling(
         "iproto-get",

@@ -32,7 +32,7 @@ impl Op {
     fn name(self) -> &'static str {
         match self {
             Op::Get => "get",
-            Op::Update => "update",
+            Op::Update => "put",
         }
     }
 
@@ -138,7 +138,7 @@ async fn caller(
     tally
 }
 
-/// The first status of a `kv_batch` result `[[status, detail, ...]]`.
+/// The first status of a `kv_batch` result `[[status, detail, revision, ...]]`.
 fn status_of(data: &[u8]) -> Option<&str> {
     let mut rd = data;
     rmp::decode::read_array_len(&mut rd).ok()?;

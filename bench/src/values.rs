@@ -56,12 +56,16 @@ pub fn batch_of_one(name: &str, key: &str, value_mp: Option<&[u8]>) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.len() + value_mp.map_or(0, <[u8]>::len) + 16);
     rmp::encode::write_array_len(&mut out, 1).expect("writes to a Vec");
     rmp::encode::write_array_len(&mut out, 1).expect("writes to a Vec");
-    let len = if value_mp.is_some() { 3 } else { 2 };
+    // A write is the protocol's `{'put', key, value, 'update', nil}`
+    // (tarantool/kv/protocol.lua): replace an existing record, no precondition.
+    let len = if value_mp.is_some() { 5 } else { 2 };
     rmp::encode::write_array_len(&mut out, len).expect("writes to a Vec");
     rmp::encode::write_str(&mut out, name).expect("writes to a Vec");
     rmp::encode::write_str(&mut out, key).expect("writes to a Vec");
     if let Some(value_mp) = value_mp {
         rmp::encode::write_bin(&mut out, value_mp).expect("writes to a Vec");
+        rmp::encode::write_str(&mut out, "update").expect("writes to a Vec");
+        rmp::encode::write_nil(&mut out).expect("writes to a Vec");
     }
     out
 }
@@ -87,10 +91,10 @@ mod tests {
             [0x91, 0x91, 0x92, 0xa3, b'g', b'e', b't', 0xa1, b'k']
         );
         assert_eq!(
-            batch_of_one("update", "k", Some(&value_msgpack("{}"))),
+            batch_of_one("put", "k", Some(&value_msgpack("{}"))),
             [
-                0x91, 0x91, 0x93, 0xa6, b'u', b'p', b'd', b'a', b't', b'e', 0xa1, b'k', 0xc4, 0x01,
-                0x80
+                0x91, 0x91, 0x95, 0xa3, b'p', b'u', b't', 0xa1, b'k', 0xc4, 0x01, 0x80, 0xa6, b'u',
+                b'p', b'd', b'a', b't', b'e', 0xc0
             ]
         );
     }

@@ -1,96 +1,163 @@
 //! The `/kv` handlers: extract, parse, one storage call, shape the reply.
 
 use actix_web::http::Method;
-use actix_web::{web, HttpMessage, HttpRequest};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError};
 
 use crate::access_log::{self, LoggedKey};
 use crate::body::{parse_create, parse_update, read_limited};
 use crate::error::ApiError;
 use crate::key::Key;
+use crate::patch_body::{self, ACCEPT_PATCH, PATCH_FORMATS};
+use crate::preconditions;
+use crate::query::Query;
 use crate::reply::KvReply;
 use crate::settings::{BodyRead, LimitSettings};
-use crate::storage::{CreateOutcome, Storage, UpdateOutcome};
+use crate::storage::{CreateOutcome, DeleteOutcome, PatchOutcome, PutMode, PutOutcome, Storage};
 
 /// What comes before the key in a record's path.
 const KV_PREFIX: &str = "/kv/";
+
+/// What every `/kv` handler is given.
+pub struct Ctx {
+    /// The store.
+    pub storage: web::Data<Storage>,
+    /// Request limits.
+    pub limits: web::Data<LimitSettings>,
+    /// How bodies must arrive.
+    pub body_read: web::Data<BodyRead>,
+}
+
+impl actix_web::FromRequest for Ctx {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Ctx, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        // All three are registered at start-up; a missing one is a bug.
+        let ctx = (|| {
+            Some(Ctx {
+                storage: req.app_data::<web::Data<Storage>>()?.clone(),
+                limits: req.app_data::<web::Data<LimitSettings>>()?.clone(),
+                body_read: req.app_data::<web::Data<BodyRead>>()?.clone(),
+            })
+        })();
+        std::future::ready(ctx.ok_or_else(|| {
+            actix_web::error::ErrorInternalServerError("kv handler state is not registered")
+        }))
+    }
+}
 
 /// `POST /kv`: create a record unless the key exists.
 pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
-    storage: web::Data<Storage>,
-    limits: web::Data<LimitSettings>,
-    body_read: web::Data<BodyRead>,
+    ctx: Ctx,
 ) -> Result<KvReply, ApiError> {
-    let body = read_limited(&req, payload, limits.max_body_bytes, **body_read).await?;
-    let request = parse_create(&body, limits.max_key_bytes)?;
+    Query::parse(req.query_string(), &[])?;
+    let body = read_limited(&req, payload, ctx.limits.max_body_bytes, **ctx.body_read).await?;
+    let request = parse_create(&body, ctx.limits.max_key_bytes)?;
     note_key(&req, &request.key);
-    match storage.create(&request.key, &request.value).await? {
-        CreateOutcome::Created => Ok(KvReply::Created),
+    match ctx.storage.create(&request.key, &request.value).await? {
+        CreateOutcome::Created(revision) => Ok(KvReply::Created(revision)),
         CreateOutcome::AlreadyExists => Err(ApiError::KeyExists),
     }
 }
 
-/// `/kv/{key}` with any method: GET, PUT and DELETE, or 405; `POST /kv/` is `POST /kv`.
-pub async fn by_key(
-    req: HttpRequest,
-    payload: web::Payload,
-    storage: web::Data<Storage>,
-    limits: web::Data<LimitSettings>,
-    body_read: web::Data<BodyRead>,
-) -> Result<KvReply, ApiError> {
-    match *req.method() {
+/// `/kv/{key}` with any method: GET, HEAD, PUT, PATCH and DELETE, or 405;
+/// `POST /kv/` is `POST /kv`. Every answer advertises `Accept-Patch`.
+pub async fn by_key(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResponse {
+    let result = match *req.method() {
         // What clients of other key-value HTTP APIs send; `/kv/k/` stays the key `k/`.
-        Method::POST if req.uri().path() == KV_PREFIX => {
-            create(req, payload, storage, limits, body_read).await
-        }
-        Method::GET => get(req, storage, limits).await,
-        Method::PUT => update(req, payload, storage, limits, body_read).await,
-        Method::DELETE => delete(req, storage, limits).await,
+        Method::POST if req.uri().path() == KV_PREFIX => create(req.clone(), payload, ctx).await,
+        Method::GET => get(&req, &ctx, false).await,
+        Method::HEAD => get(&req, &ctx, true).await,
+        Method::PUT => put(&req, payload, &ctx).await,
+        Method::PATCH => patch(&req, payload, &ctx).await,
+        Method::DELETE => delete(&req, &ctx).await,
         _ => Err(ApiError::MethodNotAllowed {
-            allow: "GET, PUT, DELETE",
+            allow: "GET, HEAD, PUT, PATCH, DELETE",
         }),
+    };
+    let mut response = match result {
+        Ok(reply) => reply.respond_to(&req),
+        Err(err) => err.error_response(),
+    };
+    response.headers_mut().insert(ACCEPT_PATCH, PATCH_FORMATS);
+    response
+}
+
+/// `GET` (or `HEAD`) `/kv/{key}`: the record's value and `ETag`; 304 when
+/// `If-None-Match` names its revision.
+async fn get(req: &HttpRequest, ctx: &Ctx, head: bool) -> Result<KvReply, ApiError> {
+    Query::parse(req.query_string(), &[])?;
+    let key = path_key(req, &ctx.limits)?;
+    let record = ctx.storage.get(&key).await?.ok_or(ApiError::KeyNotFound)?;
+    if preconditions::none_match_hits(req, record.revision)? {
+        return Ok(KvReply::NotModified(record.revision));
+    }
+    Ok(if head {
+        KvReply::Exists(record.revision)
+    } else {
+        KvReply::Found(record)
+    })
+}
+
+/// `PUT /kv/{key}`: replace the value of an existing record; with
+/// `If-None-Match: *` create it only if absent, with `?upsert=true` create
+/// or replace; with `If-Match` only if the record is at a listed revision.
+async fn put(req: &HttpRequest, payload: web::Payload, ctx: &Ctx) -> Result<KvReply, ApiError> {
+    let query = Query::parse(req.query_string(), &["upsert"])?;
+    let key = path_key(req, &ctx.limits)?;
+    let if_match = preconditions::if_match(req)?;
+    let mode = if preconditions::none_match_any(req)? {
+        PutMode::Create
+    } else if query.flag("upsert")? {
+        PutMode::Upsert
+    } else {
+        PutMode::Update
+    };
+    let body = read_limited(req, payload, ctx.limits.max_body_bytes, **ctx.body_read).await?;
+    let value = parse_update(&body, &key)?;
+    match ctx
+        .storage
+        .put(&key, &value, mode, if_match.as_ref())
+        .await?
+    {
+        PutOutcome::Created(revision) => Ok(KvReply::Created(revision)),
+        PutOutcome::Updated(revision) => Ok(KvReply::Updated(revision)),
+        PutOutcome::NotFound => Err(ApiError::KeyNotFound),
+        PutOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
     }
 }
 
-/// `GET /kv/{key}`: the record's value.
-pub async fn get(
-    req: HttpRequest,
-    storage: web::Data<Storage>,
-    limits: web::Data<LimitSettings>,
-) -> Result<KvReply, ApiError> {
-    let key = path_key(&req, &limits)?;
-    let value = storage.get(&key).await?.ok_or(ApiError::KeyNotFound)?;
-    Ok(KvReply::Found(value))
-}
-
-/// `PUT /kv/{key}`: replace the value of an existing record.
-pub async fn update(
-    req: HttpRequest,
-    payload: web::Payload,
-    storage: web::Data<Storage>,
-    limits: web::Data<LimitSettings>,
-    body_read: web::Data<BodyRead>,
-) -> Result<KvReply, ApiError> {
-    let key = path_key(&req, &limits)?;
-    let body = read_limited(&req, payload, limits.max_body_bytes, **body_read).await?;
-    let value = parse_update(&body, &key)?;
-    match storage.update(&key, &value).await? {
-        UpdateOutcome::Updated => Ok(KvReply::Updated),
-        UpdateOutcome::NotFound => Err(ApiError::KeyNotFound),
+/// `PATCH /kv/{key}`: apply a merge patch or a JSON Patch, in Tarantool.
+async fn patch(req: &HttpRequest, payload: web::Payload, ctx: &Ctx) -> Result<KvReply, ApiError> {
+    Query::parse(req.query_string(), &[])?;
+    let key = path_key(req, &ctx.limits)?;
+    let format = patch_body::format_of(req)?;
+    let if_match = preconditions::if_match(req)?;
+    preconditions::no_none_match(req)?;
+    let body = read_limited(req, payload, ctx.limits.max_body_bytes, **ctx.body_read).await?;
+    let patch = patch_body::parse(&body, format)?;
+    match ctx.storage.patch(&key, &patch, if_match.as_ref()).await? {
+        PatchOutcome::Patched(record) => Ok(KvReply::Patched(record)),
+        PatchOutcome::NotFound => Err(ApiError::KeyNotFound),
+        PatchOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
+        PatchOutcome::Conflict(why) => Err(ApiError::PatchConflict(why)),
     }
 }
 
 /// `DELETE /kv/{key}`: remove the record and return what it held (`null`
 /// for a value that cannot be shown as JSON; the record is gone anyway).
-pub async fn delete(
-    req: HttpRequest,
-    storage: web::Data<Storage>,
-    limits: web::Data<LimitSettings>,
-) -> Result<KvReply, ApiError> {
-    let key = path_key(&req, &limits)?;
-    let value = storage.delete(&key).await?.ok_or(ApiError::KeyNotFound)?;
-    Ok(KvReply::Deleted { key, value })
+async fn delete(req: &HttpRequest, ctx: &Ctx) -> Result<KvReply, ApiError> {
+    Query::parse(req.query_string(), &[])?;
+    let key = path_key(req, &ctx.limits)?;
+    let if_match = preconditions::if_match(req)?;
+    preconditions::no_none_match(req)?;
+    match ctx.storage.delete(&key, if_match.as_ref()).await? {
+        DeleteOutcome::Deleted(value) => Ok(KvReply::Deleted { key, value }),
+        DeleteOutcome::NotFound => Err(ApiError::KeyNotFound),
+        DeleteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
+    }
 }
 
 /// The key from the path, percent-decoded once; it may contain `/`.
@@ -105,7 +172,7 @@ fn path_key(req: &HttpRequest, limits: &LimitSettings) -> Result<Key, ApiError> 
 }
 
 /// Leaves the key for the access log, which cannot see a key from a body.
-fn note_key(req: &HttpRequest, key: &Key) {
+pub fn note_key(req: &HttpRequest, key: &Key) {
     if access_log::enabled() {
         req.extensions_mut().insert(LoggedKey(key.clone()));
     }

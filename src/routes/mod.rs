@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod kv;
+pub mod txn;
 
 use actix_web::HttpResponse;
 

@@ -45,22 +45,6 @@ pub fn msgpack_to_json(bytes: &[u8]) -> Result<JsonValue, CodecError> {
     Ok(JsonValue(out))
 }
 
-/// One operation of a `kv_batch` call: `[name, key]`, or `[name, key, value]`
-/// with the value as binary so Tarantool can store its bytes without
-/// decoding them into Lua.
-pub fn operation(name: &str, key: &str, value: Option<&EncodedValue>) -> Vec<u8> {
-    let value_len = value.map_or(0, |v| v.0.len());
-    let mut out = Vec::with_capacity(name.len() + key.len() + value_len + 16);
-    // Writes into a Vec cannot fail; lengths fit u32 because bodies are bounded.
-    let _ = rmp::encode::write_array_len(&mut out, if value.is_some() { 3 } else { 2 });
-    let _ = rmp::encode::write_str(&mut out, name);
-    let _ = rmp::encode::write_str(&mut out, key);
-    if let Some(value) = value {
-        let _ = rmp::encode::write_bin(&mut out, &value.0);
-    }
-    out
-}
-
 /// Arguments `[[op, ...], max_reply_bytes]` of a `kv_batch` call.
 pub fn batch_args<'a>(
     ops: impl ExactSizeIterator<Item = &'a [u8]>,
@@ -89,15 +73,15 @@ pub fn read_ready(data: &[u8]) -> Result<ReadyInfo, CodecError> {
     Ok(info)
 }
 
-/// Splits a `kv_batch` result `[[status, detail, ...]]` into one encoded
-/// `status, detail` pair per operation, each a slice of `data` (no copy).
+/// Splits a `kv_batch` result `[[status, detail, revision, ...]]` into one
+/// encoded triple per operation, each a slice of `data` (no copy).
 pub fn split_batch(data: &bytes::Bytes, expected: usize) -> Result<Vec<bytes::Bytes>, CodecError> {
     let mut rd: &[u8] = data;
     let outer = rmp::decode::read_array_len(&mut rd)
         .map_err(|e| CodecError(format!("batch result is not an array: {e}")))?;
     let count = rmp::decode::read_array_len(&mut rd)
         .map_err(|e| CodecError(format!("batch results are not an array: {e}")))?;
-    if outer != 1 || count as usize != 2 * expected {
+    if outer != 1 || count as usize != 3 * expected {
         return Err(CodecError(format!(
             "expected {expected} results, got {count} values in {outer}"
         )));
@@ -112,66 +96,127 @@ pub fn split_batch(data: &bytes::Bytes, expected: usize) -> Result<Vec<bytes::By
     Ok(results)
 }
 
-/// One operation's outcome: its status and its detail, if any.
+/// The detail of an outcome.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Detail<'a> {
+    /// None.
+    None,
+    /// A string: a value's MessagePack, or a message.
+    Bytes(&'a [u8]),
+    /// An array of `status, detail, revision` triples (a transaction's
+    /// results), as raw MessagePack: the array's elements, without its header.
+    Triples(&'a [u8], usize),
+}
+
+/// One operation's outcome.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Reply<'a> {
     /// What happened.
     pub status: Status,
-    /// The stored value's MessagePack for `found` and `deleted`, a message
-    /// for failures, absent otherwise.
-    pub detail: Option<&'a [u8]>,
+    /// A value, a message, nested results, or nothing.
+    pub detail: Detail<'a>,
+    /// The revision it concerns, if any (or, for an aborted transaction,
+    /// the index of its failing operation).
+    pub revision: Option<u64>,
 }
 
-/// The status of an encoded `status, detail` pair, if it is one.
+impl<'a> Reply<'a> {
+    /// The detail's bytes, if it is a string.
+    pub fn bytes(&self) -> Option<&'a [u8]> {
+        match self.detail {
+            Detail::Bytes(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+}
+
+/// The status of an encoded triple, if it is one.
 pub fn status_of(bytes: &[u8]) -> Option<Status> {
     read_reply(bytes).ok().map(|(reply, _)| reply.status)
 }
 
-/// Reads one `status, detail` pair (a known status name, then nil or a
-/// string) from the start of `bytes`; returns it and how many bytes it took.
+/// Reads one `status, detail, revision` triple (a known status name; nil, a
+/// string or an array of triples; nil or an unsigned integer) from the
+/// start of `bytes`; returns it and how many bytes it took.
 pub fn read_reply(bytes: &[u8]) -> Result<(Reply<'_>, usize), CodecError> {
-    let (name, rest) = rmp::decode::read_str_from_slice(bytes)
+    let (name, mut rd) = rmp::decode::read_str_from_slice(bytes)
         .map_err(|e| CodecError(format!("status is not a string: {e:?}")))?;
     let status =
         Status::parse(name).ok_or_else(|| CodecError(format!("unknown status {name:?}")))?;
-    let mut rd = rest;
-    if rd.first() == Some(&0xc0) {
-        let reply = Reply {
-            status,
-            detail: None,
-        };
-        return Ok((reply, bytes.len() - rest.len() + 1));
-    }
-    let len = rmp::decode::read_str_len(&mut rd)
-        .map_err(|e| CodecError(format!("detail is neither nil nor a string: {e}")))?;
-    let detail = rd
-        .get(..len as usize)
-        .ok_or_else(|| CodecError("detail is cut short".into()))?;
-    let taken = bytes.len() - rd.len() + detail.len();
+    let detail = match rd.first() {
+        Some(0xc0) => {
+            rd = &rd[1..];
+            Detail::None
+        }
+        Some(marker) if is_array_marker(*marker) => {
+            let count = rmp::decode::read_array_len(&mut rd)
+                .map_err(|e| CodecError(format!("detail array: {e}")))?
+                as usize;
+            if count % 3 != 0 {
+                return Err(CodecError(format!("{count} values are no triples")));
+            }
+            let start = rd;
+            for _ in 0..count / 3 {
+                let (_, len) = read_reply(rd)?;
+                rd = &rd[len..];
+            }
+            Detail::Triples(&start[..start.len() - rd.len()], count / 3)
+        }
+        _ => {
+            let len = rmp::decode::read_str_len(&mut rd)
+                .map_err(|e| CodecError(format!("detail is not nil, a string or an array: {e}")))?;
+            let text = rd
+                .get(..len as usize)
+                .ok_or_else(|| CodecError("detail is cut short".into()))?;
+            rd = &rd[len as usize..];
+            Detail::Bytes(text)
+        }
+    };
+    let revision = if rd.first() == Some(&0xc0) {
+        rd = &rd[1..];
+        None
+    } else {
+        Some(
+            rmp::decode::read_int::<u64, _>(&mut rd)
+                .map_err(|e| CodecError(format!("revision is not nil or an integer: {e}")))?,
+        )
+    };
     Ok((
         Reply {
             status,
-            detail: Some(detail),
+            detail,
+            revision,
         },
-        taken,
+        bytes.len() - rd.len(),
     ))
+}
+
+/// The triples of a `Detail::Triples`, one by one.
+pub fn triples(mut bytes: &[u8], count: usize) -> Result<Vec<Reply<'_>>, CodecError> {
+    let mut replies = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (reply, len) = read_reply(bytes)?;
+        replies.push(reply);
+        bytes = &bytes[len..];
+    }
+    Ok(replies)
+}
+
+fn is_array_marker(marker: u8) -> bool {
+    matches!(marker, 0x90..=0x9f | 0xdc | 0xdd)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn str_(out: &mut Vec<u8>, s: &[u8]) {
+        rmp::encode::write_str_len(out, s.len() as u32).unwrap();
+        out.extend_from_slice(s);
+    }
+
     #[test]
-    fn operations_are_name_key_and_binary_value() {
-        let value = EncodedValue::from_bytes(vec![0x80]);
-        assert_eq!(
-            operation("get", "k", None),
-            [0x92, 0xa3, b'g', b'e', b't', 0xa1, b'k']
-        );
-        assert_eq!(
-            operation("put", "k", Some(&value)),
-            [0x93, 0xa3, b'p', b'u', b't', 0xa1, b'k', 0xc4, 0x01, 0x80]
-        );
+    fn batch_args_are_the_ops_and_the_reply_budget() {
         let ops = [vec![0x01], vec![0x02]];
         assert_eq!(
             batch_args(ops.iter().map(Vec::as_slice), 1000),
@@ -180,16 +225,16 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_result_splits_into_one_pair_per_operation() {
-        // [["missing", nil, "found", <{"a": [1, 2.5]} as a string>]]
+    fn a_batch_result_splits_into_one_triple_per_operation() {
+        // [["missing", nil, nil, "found", <{"a": [1, 2.5]}>, 7]]
         let mut value = vec![0x81, 0xa1, b'a', 0x92, 0x01, 0xcb];
         value.extend_from_slice(&2.5f64.to_be_bytes());
-        let mut data = vec![0x91, 0x94, 0xa7];
-        data.extend_from_slice(b"missing");
-        data.extend_from_slice(&[0xc0, 0xa5]);
-        data.extend_from_slice(b"found");
-        data.push(0xa0 + value.len() as u8);
-        data.extend_from_slice(&value);
+        let mut data = vec![0x91, 0x96];
+        str_(&mut data, b"missing");
+        data.extend_from_slice(&[0xc0, 0xc0]);
+        str_(&mut data, b"found");
+        str_(&mut data, &value);
+        data.push(0x07);
         let data = bytes::Bytes::from(data);
         let results = split_batch(&data, 2).unwrap();
         let (missing, _) = read_reply(&results[0]).unwrap();
@@ -197,16 +242,41 @@ mod tests {
             missing,
             Reply {
                 status: Status::Missing,
-                detail: None
+                detail: Detail::None,
+                revision: None,
             }
         );
         let (found, taken) = read_reply(&results[1]).unwrap();
         assert_eq!(taken, results[1].len());
         assert_eq!(found.status, Status::Found);
+        assert_eq!(found.revision, Some(7));
         assert_eq!(
-            msgpack_to_json(found.detail.unwrap()).unwrap().as_bytes(),
+            msgpack_to_json(found.bytes().unwrap()).unwrap().as_bytes(),
             br#"{"a":[1,2.5]}"#
         );
+    }
+
+    #[test]
+    fn nested_triples_are_read_whole() {
+        // ["committed", ["created", nil, 5, "found", "\x80", 5], 5]
+        let mut data = Vec::new();
+        str_(&mut data, b"committed");
+        data.push(0x96);
+        str_(&mut data, b"created");
+        data.extend_from_slice(&[0xc0, 0x05]);
+        str_(&mut data, b"found");
+        str_(&mut data, &[0x80]);
+        data.push(0x05);
+        data.push(0x05);
+        let (reply, taken) = read_reply(&data).unwrap();
+        assert_eq!(taken, data.len());
+        assert_eq!(reply.revision, Some(5));
+        let Detail::Triples(inner, count) = reply.detail else {
+            panic!("{reply:?}")
+        };
+        let inner = triples(inner, count).unwrap();
+        assert_eq!(inner[0].status, Status::Created);
+        assert_eq!(inner[1].bytes(), Some(&[0x80][..]));
     }
 
     #[test]
@@ -216,10 +286,16 @@ mod tests {
             &[0x90],
             &[0xa5, b'f'],
             &[0xa1, b'f'],
-            &[0xa1, b'f', 0x01],
-            &[0xa1, b'f', 0xa3, b'x'],
+            &[0xa5, b'f', b'o', b'u', b'n', b'd', 0x01],
+            &[0xa5, b'f', b'o', b'u', b'n', b'd', 0xa3, b'x'],
+            &[0xa5, b'f', b'o', b'u', b'n', b'd', 0xc0],
+            &[0xa5, b'f', b'o', b'u', b'n', b'd', 0xc0, 0xa1, b'x'],
+            &[0xa5, b'f', b'o', b'u', b'n', b'd', 0x92, 0xc0, 0xc0, 0xc0],
+            &[
+                0xa5, b'f', b'o', b'u', b'n', b'd', 0x93, 0xc0, 0xc0, 0xc0, 0xc0,
+            ],
             &[0xc1],
-            &[0xa3, b'n', b'e', b'w', 0xc0],
+            &[0xa3, b'n', b'e', b'w', 0xc0, 0xc0],
         ] {
             assert!(read_reply(data).is_err(), "{data:?}");
         }
@@ -230,11 +306,15 @@ mod tests {
     fn a_malformed_batch_result_is_an_error_not_a_panic() {
         for (data, expected) in [
             (&[][..], 1),
-            (&[0x91, 0x92, 0xa1, b'f'], 1),
-            (&[0x91, 0x92, 0xa1, b'f', 0xc0], 2),
-            (&[0x91, 0x94, 0xa1, b'f', 0xc0], 2),
+            (&[0x91, 0x93, 0xa1, b'f'], 1),
+            (
+                &[
+                    0x91, 0x93, 0xa7, b'm', b'i', b's', b's', b'i', b'n', b'g', 0xc0, 0xc0,
+                ],
+                2,
+            ),
             (&[0x92, 0x90, 0x90], 0),
-            (&[0x91, 0x92, 0xc1, 0xc0], 1),
+            (&[0x91, 0x93, 0xc1, 0xc0, 0xc0], 1),
         ] {
             let data = bytes::Bytes::copy_from_slice(data);
             assert!(split_batch(&data, expected).is_err(), "{data:?}");

@@ -28,6 +28,23 @@ impl<'de> Deserialize<'de> for IncomingValue {
     }
 }
 
+/// Any JSON value, encoded: a patch document, a JSON Patch operation's value.
+#[derive(Debug)]
+pub struct AnyValue(pub EncodedValue);
+
+impl<'de> Deserialize<'de> for AnyValue {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let mut out = Vec::with_capacity(64);
+        let mut keys = Vec::new();
+        Encoder {
+            out: &mut out,
+            keys: &mut keys,
+        }
+        .deserialize(de)?;
+        Ok(AnyValue(EncodedValue::from_bytes(out)))
+    }
+}
+
 /// Parses `json` (one JSON value) the way a body's value is parsed.
 pub fn encode_json(json: &str) -> Result<IncomingValue, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(json);
@@ -355,6 +372,15 @@ mod tests {
     fn equal_names_in_different_maps_are_fine() {
         let json = r#"{"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]}"#;
         assert_eq!(round_trip(json), json);
+    }
+
+    #[test]
+    fn any_value_is_encoded_with_the_same_rules() {
+        let any = |json: &str| serde_json::from_str::<AnyValue>(json).map(|v| v.0);
+        assert_eq!(any("null").unwrap().as_bytes(), [0xc0]);
+        assert_eq!(any("[1,2.0]").unwrap().as_bytes()[..3], [0x92, 0x01, 0xcb]);
+        assert_eq!(any("\"s\"").unwrap().as_bytes(), [0xa1, b's']);
+        assert!(any(r#"{"a":1,"a":2}"#).is_err());
     }
 
     #[test]

@@ -6,16 +6,22 @@ pub mod batch;
 mod client;
 pub mod codec;
 pub mod incoming;
+mod ops;
+pub mod outcome;
 pub mod protocol;
+mod replies;
 pub mod tarantool;
 
 pub use codec::{EncodedValue, JsonValue};
+pub use outcome::{
+    CreateOutcome, DeleteOutcome, IfMatch, JsonPatchOp, Patch, PatchOutcome, PutMode, PutOutcome,
+    Record, Revision, TxnFailure, TxnOp, TxnOutcome, TxnResult,
+};
 
 use crate::key::Key;
 use crate::settings::{LimitSettings, TarantoolSettings};
 use batch::{Batcher, Kind};
-use codec::Reply;
-use protocol::{Op, ReadyInfo, Status};
+use protocol::ReadyInfo;
 use tarantool::Connection;
 
 /// Why a storage call did not produce an outcome.
@@ -59,24 +65,6 @@ impl StorageError {
     }
 }
 
-/// What a create did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CreateOutcome {
-    /// The record was stored.
-    Created,
-    /// A record with the key exists; nothing changed.
-    AlreadyExists,
-}
-
-/// What an update did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpdateOutcome {
-    /// The record's value was replaced.
-    Updated,
-    /// No record has the key; nothing was created.
-    NotFound,
-}
-
 /// The key-value store, as handlers see it.
 #[derive(Clone)]
 pub struct Storage {
@@ -96,15 +84,10 @@ impl Storage {
         }
     }
 
-    /// The value stored under `key`, if any.
-    pub async fn get(&self, key: &Key) -> Result<Option<JsonValue>, StorageError> {
-        let data = self.run(Op::Get, key, None).await?;
-        let reply = parse(&data)?;
-        match reply.status {
-            Status::Found => value_of(&reply).map(Some),
-            Status::Missing => Ok(None),
-            _ => Err(unexpected(&reply)),
-        }
+    /// The record stored under `key`, if any.
+    pub async fn get(&self, key: &Key) -> Result<Option<Record>, StorageError> {
+        let data = self.batcher.submit(Kind::Read, ops::get(key)).await?;
+        replies::get(&replies::parse(&data)?)
     }
 
     /// Stores a new record unless the key is taken.
@@ -113,41 +96,53 @@ impl Storage {
         key: &Key,
         value: &EncodedValue,
     ) -> Result<CreateOutcome, StorageError> {
-        let data = self.run(Op::Create, key, Some(value)).await?;
-        let reply = parse(&data)?;
-        match reply.status {
-            Status::Created => Ok(CreateOutcome::Created),
-            Status::Exists => Ok(CreateOutcome::AlreadyExists),
-            _ => Err(unexpected(&reply)),
-        }
+        let data = self.write(ops::create(key, value)).await?;
+        replies::create(&replies::parse(&data)?)
     }
 
-    /// Replaces the value of an existing record; never creates one.
-    pub async fn update(
+    /// Writes a record's value as `mode` allows, if `if_match` holds.
+    pub async fn put(
         &self,
         key: &Key,
         value: &EncodedValue,
-    ) -> Result<UpdateOutcome, StorageError> {
-        let data = self.run(Op::Update, key, Some(value)).await?;
-        let reply = parse(&data)?;
-        match reply.status {
-            Status::Updated => Ok(UpdateOutcome::Updated),
-            Status::Missing => Ok(UpdateOutcome::NotFound),
-            _ => Err(unexpected(&reply)),
-        }
+        mode: PutMode,
+        if_match: Option<&IfMatch>,
+    ) -> Result<PutOutcome, StorageError> {
+        let data = self.write(ops::put(key, value, mode, if_match)).await?;
+        replies::put(&replies::parse(&data)?)
     }
 
-    /// Deletes the record; `Some` with the value it had if it existed. The
-    /// value is `None` when it cannot be shown as JSON (a record written
-    /// around the gateway): the record is gone all the same.
-    pub async fn delete(&self, key: &Key) -> Result<Option<Option<JsonValue>>, StorageError> {
-        let data = self.run(Op::Delete, key, None).await?;
-        let reply = parse(&data)?;
-        match reply.status {
-            Status::Deleted => Ok(Some(value_of(&reply).map_err(log_unshowable).ok())),
-            Status::Missing => Ok(None),
-            _ => Err(unexpected(&reply)),
-        }
+    /// Deletes the record if `if_match` holds.
+    pub async fn delete(
+        &self,
+        key: &Key,
+        if_match: Option<&IfMatch>,
+    ) -> Result<DeleteOutcome, StorageError> {
+        let data = self.write(ops::delete(key, if_match)).await?;
+        replies::delete(&replies::parse(&data)?)
+    }
+
+    /// Applies `patch` to the record's value if `if_match` holds.
+    pub async fn patch(
+        &self,
+        key: &Key,
+        patch: &Patch,
+        if_match: Option<&IfMatch>,
+    ) -> Result<PatchOutcome, StorageError> {
+        let data = self.write(ops::patch(key, patch, if_match)).await?;
+        replies::patch(&replies::parse(&data)?)
+    }
+
+    /// Runs `ops` as one transaction: all of them, or none. One that only
+    /// reads takes the read lane.
+    pub async fn txn(&self, ops: &[TxnOp]) -> Result<TxnOutcome, StorageError> {
+        let kind = if ops.iter().any(TxnOp::writes) {
+            Kind::Write
+        } else {
+            Kind::Read
+        };
+        let data = self.batcher.submit(kind, ops::txn(ops)).await?;
+        replies::txn(&replies::parse(&data)?, ops)
     }
 
     /// Succeeds when Tarantool's kv functions answer, this gateway may call
@@ -163,54 +158,7 @@ impl Storage {
         }
     }
 
-    /// Runs `op` through the batcher and returns its encoded result.
-    async fn run(
-        &self,
-        op: Op,
-        key: &Key,
-        value: Option<&EncodedValue>,
-    ) -> Result<bytes::Bytes, StorageError> {
-        let kind = if op.writes() { Kind::Write } else { Kind::Read };
-        let encoded = codec::operation(op.name(), key.as_str(), value);
-        self.batcher.submit(kind, encoded).await
-    }
-}
-
-fn parse(data: &[u8]) -> Result<Reply<'_>, StorageError> {
-    codec::read_reply(data)
-        .map(|(reply, _)| reply)
-        .map_err(|e| StorageError::Internal(e.to_string()))
-}
-
-fn value_of(reply: &Reply<'_>) -> Result<JsonValue, StorageError> {
-    let value = reply
-        .detail
-        .ok_or_else(|| StorageError::Internal(format!("{:?} without a value", reply.status)))?;
-    codec::msgpack_to_json(value)
-        .map_err(|e| StorageError::Internal(format!("a stored value cannot be shown as JSON: {e}")))
-}
-
-fn log_unshowable(err: StorageError) -> StorageError {
-    log::error!("deleted a record but cannot show its value: {err}");
-    err
-}
-
-/// Turns the statuses any operation may answer on failure into errors.
-fn unexpected(reply: &Reply<'_>) -> StorageError {
-    let message = || {
-        reply
-            .detail
-            .map_or_else(|| "(no message)".into(), String::from_utf8_lossy)
-            .into_owned()
-    };
-    match reply.status {
-        Status::TooLarge => StorageError::TooLarge,
-        Status::NoSpace => StorageError::NoSpace,
-        Status::ReadOnly => StorageError::ReadOnly,
-        Status::Failed => StorageError::Internal(format!("Lua failed: {}", message())),
-        Status::BadRequest => {
-            StorageError::Internal(format!("Lua refused what the gateway sent: {}", message()))
-        }
-        other => StorageError::Internal(format!("unexpected status {other:?}")),
+    async fn write(&self, op: Vec<u8>) -> Result<bytes::Bytes, StorageError> {
+        self.batcher.submit(Kind::Write, op).await
     }
 }

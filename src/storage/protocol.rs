@@ -4,7 +4,7 @@
 //! are found at start, never as misread answers.
 
 /// The version of `kv_batch`'s arguments and answers this gateway speaks.
-pub const VERSION: u64 = 2;
+pub const VERSION: u64 = 3;
 
 /// An operation of `kv_batch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,10 +13,14 @@ pub enum Op {
     Get,
     /// Insert a record unless the key exists.
     Create,
-    /// Replace the value of an existing record.
-    Update,
+    /// Write a record's value, as its mode and precondition allow.
+    Put,
     /// Remove a record.
     Delete,
+    /// Patch a record's value.
+    Patch,
+    /// Several operations, all or none.
+    Txn,
 }
 
 impl Op {
@@ -25,14 +29,11 @@ impl Op {
         match self {
             Op::Get => "get",
             Op::Create => "create",
-            Op::Update => "update",
+            Op::Put => "put",
             Op::Delete => "delete",
+            Op::Patch => "patch",
+            Op::Txn => "txn",
         }
-    }
-
-    /// Whether it changes data (and so runs in a write batch).
-    pub fn writes(self) -> bool {
-        !matches!(self, Op::Get)
     }
 }
 
@@ -51,6 +52,19 @@ pub enum Status {
     Updated,
     /// A record was removed; the detail is the value it had.
     Deleted,
+    /// A record was patched; the detail is its new value.
+    Patched,
+    /// A precondition did not hold; nothing changed.
+    PreconditionFailed,
+    /// A patch cannot apply; the detail says why.
+    Conflict,
+    /// A transaction's check held.
+    Ok,
+    /// A transaction happened; the detail holds its results.
+    Committed,
+    /// A transaction did not happen; the detail holds the results up to the
+    /// failing operation, the revision slot its index.
+    Aborted,
     /// Not run: the batch's reply budget was spent. Send it again.
     Deferred,
     /// Lua refused the arguments; the detail says why.
@@ -75,6 +89,12 @@ impl Status {
             "exists" => Status::Exists,
             "updated" => Status::Updated,
             "deleted" => Status::Deleted,
+            "patched" => Status::Patched,
+            "precondition_failed" => Status::PreconditionFailed,
+            "conflict" => Status::Conflict,
+            "ok" => Status::Ok,
+            "committed" => Status::Committed,
+            "aborted" => Status::Aborted,
             "deferred" => Status::Deferred,
             "bad_request" => Status::BadRequest,
             "too_large" => Status::TooLarge,
@@ -138,6 +158,12 @@ mod tests {
             "exists",
             "updated",
             "deleted",
+            "patched",
+            "precondition_failed",
+            "conflict",
+            "ok",
+            "committed",
+            "aborted",
             "deferred",
             "bad_request",
             "too_large",
@@ -165,9 +191,9 @@ mod tests {
             .contains("KV_MAX_KEY_BYTES"));
         assert!(info.mismatch(1024, 2000).unwrap().contains("batch_max_ops"));
         let old = ReadyInfo {
-            protocol: 1,
+            protocol: 2,
             ..info
         };
-        assert!(old.mismatch(1024, 128).unwrap().contains("protocol 1"));
+        assert!(old.mismatch(1024, 128).unwrap().contains("protocol 2"));
     }
 }

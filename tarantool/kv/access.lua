@@ -21,9 +21,23 @@ end
 function M.grant_gateway(user, password, names)
     box.schema.user.create(user, { password = password, if_not_exists = true })
     box.schema.user.passwd(user, password)
+    local wanted = {}
     for _, name in ipairs(names) do
+        wanted[name] = true
         box.schema.func.create(name, { setuid = true, if_not_exists = true })
         box.schema.user.grant(user, 'execute', 'function', name, { if_not_exists = true })
+    end
+    -- Functions an earlier version granted and this one no longer has.
+    local id = box.space._user.index.name:get(user)[1]
+    local stale = {}
+    for _, priv in box.space._priv:pairs() do
+        local func = priv[2] == id and priv[3] == 'function' and box.space._func:get(priv[4])
+        if func and not wanted[func.name] then
+            stale[#stale + 1] = func.name
+        end
+    end
+    for _, name in ipairs(stale) do
+        box.schema.user.revoke(user, 'execute', 'function', name, { if_exists = true })
     end
 end
 

@@ -2,21 +2,55 @@
 -- protocol is described in kv/protocol.lua).
 local limits = require('kv.limits')
 local outcome = require('kv.outcome')
-local protocol = require('kv.protocol')
 local records = require('kv.records')
+local revision = require('kv.revision')
+local txn = require('kv.txn')
 
-local run = {}
-for name in pairs(protocol.OPS) do
-    run[name] = records[name]
+-- Each operation: how to run it from its array, and whether it writes.
+local OPS = {
+    get = { fn = function(op) return records.get(op[2]) end, writes = false },
+    create = { fn = function(op) return records.create(op[2], op[3]) end, writes = true },
+    put = { fn = function(op) return records.put(op[2], op[3], op[4], op[5]) end, writes = true },
+    delete = { fn = function(op) return records.delete(op[2], op[3]) end, writes = true },
+    patch = { fn = function(op) return records.patch(op[2], op[3], op[4], op[5]) end, writes = true },
+    txn = { fn = function(op) return txn.run(op[2]) end, writes = function(op) return txn.writes(op[2]) end },
+}
+
+local bad_op = 'an operation is an array {name, key, ...} with name get, create, put, delete, patch or txn'
+
+local function writes(op)
+    local spec = type(op) == 'table' and OPS[op[1]]
+    if not spec then
+        return true
+    end
+    if type(spec.writes) == 'function' then
+        return spec.writes(op)
+    end
+    return spec.writes
 end
 
-local bad_op = 'an operation is {name, key[, value_mp]} with name get, create, update or delete'
+-- Results are a flat array: status, detail and revision of operation i at
+-- 3i-2, 3i-1 and 3i, so no table is built per operation.
+local function put_result(results, i, status, detail, rev)
+    results[3 * i - 2] = status
+    results[3 * i - 1] = detail == nil and box.NULL or detail
+    results[3 * i] = rev == nil and box.NULL or rev
+end
 
--- Results are a flat array: the status and detail (a value, a message, or
--- box.NULL) of operation i at 2i-1 and 2i, so no table is built per operation.
-local function put_result(results, i, status, detail)
-    results[2 * i - 1] = status
-    results[2 * i] = detail == nil and box.NULL or detail
+-- The bytes of the values and messages in an answer.
+local function reply_size(detail)
+    if type(detail) == 'string' then
+        return #detail
+    elseif type(detail) == 'table' then
+        local size = 0
+        for _, part in ipairs(detail) do
+            if type(part) == 'string' then
+                size = size + #part
+            end
+        end
+        return size
+    end
+    return 0
 end
 
 -- Runs operation `op`; in a write batch inside its own savepoint, so an
@@ -25,14 +59,14 @@ end
 -- transaction would abort it (memtx), and outside one would let another
 -- fiber see half of a batch.
 local function run_op(op, in_transaction)
-    local fn = type(op) == 'table' and run[op[1]]
-    if not fn then
+    local spec = type(op) == 'table' and OPS[op[1]]
+    if not spec then
         return 'bad_request', bad_op
     end
-    local savepoint = in_transaction and protocol.OPS[op[1]] and box.savepoint()
-    local ok, status, detail = pcall(fn, op[2], op[3])
+    local savepoint = in_transaction and box.savepoint()
+    local ok, status, detail, rev = pcall(spec.fn, op)
     if ok then
-        return status, detail
+        return status, detail, rev
     end
     if savepoint then
         box.rollback_to_savepoint(savepoint)
@@ -78,22 +112,22 @@ function M.kv_batch(ops, max_reply_bytes)
     local count = operations(ops)
     if count == nil then
         return { 'bad_request', string.format(
-            'ops must be an array of at most %d operations', limits.max_batch_ops) }
+            'ops must be an array of at most %d operations', limits.max_batch_ops), box.NULL }
     end
     local budget = type(max_reply_bytes) == 'number' and max_reply_bytes or math.huge
-    local writes = false
+    local transaction = false
     for i = 1, count do
-        local op = ops[i]
-        if type(op) ~= 'table' or protocol.OPS[op[1]] ~= false then
-            writes = true
+        if writes(ops[i]) then
+            transaction = true
             break
         end
     end
-    if writes then
+    if transaction then
         local ok, err = pcall(box.begin)
         if not ok then
             return fail_all(count, err)
         end
+        revision.deleted = false
     end
     local results = {}
     local reply_bytes = 0
@@ -101,29 +135,24 @@ function M.kv_batch(ops, max_reply_bytes)
         if reply_bytes >= budget then
             put_result(results, i, 'deferred')
         else
-            local status, detail = run_op(ops[i], writes)
-            put_result(results, i, status, detail)
-            if type(detail) == 'string' then
-                reply_bytes = reply_bytes + #detail
-            end
+            local status, detail, rev = run_op(ops[i], transaction)
+            put_result(results, i, status, detail, rev)
+            reply_bytes = reply_bytes + reply_size(detail)
         end
     end
-    if writes then
-        local ok, err = pcall(box.commit)
+    if transaction then
+        local ok, err = pcall(function()
+            if revision.deleted then
+                revision.store_floor()
+            end
+            box.commit()
+        end)
         if not ok then
             box.rollback()
             return fail_all(count, err)
         end
     end
     return results
-end
-
--- One operation by itself, as kv_get and friends expose it.
-function M.single(name)
-    return function(key, value_mp)
-        local status, detail = run_op({ name, key, value_mp }, false)
-        return status, detail
-    end
 end
 
 return M

@@ -2,22 +2,29 @@
 -- kv_batch takes and returns is versioned: a gateway whose version differs
 -- refuses readiness with a message instead of misreading the answers.
 --
--- kv_batch(ops, max_reply_bytes) -> {status1, detail1, status2, detail2, ...}
---   ops              an array of {name, key[, value_mp]}, name one of OPS
+-- kv_batch(ops, max_reply_bytes) -> {status1, detail1, revision1, status2, ...}
+--   ops              an array of operations, each an array:
+--                      {'get', key}
+--                      {'create', key, value}
+--                      {'put', key, value, mode, if_match}
+--                      {'delete', key, if_match}
+--                      {'patch', key, kind, doc, if_match}
+--                      {'txn', ops}
+--                    (see kv/records.lua and kv/txn.lua for each)
 --   max_reply_bytes  once the answers so far hold this many bytes, the
 --                    remaining operations are not run: 'deferred'
--- Statuses, with their detail (a value as MessagePack, a message, or nil):
---   found value | missing | created | exists | updated | deleted value
+-- Statuses, with their detail and revision:
+--   found value rev | missing | created nil rev | exists nil rev
+--   updated nil rev | deleted value rev | patched value rev
+--   precondition_failed nil current_rev | conflict message
+--   committed results last_rev | aborted results failed_index  (txn)
 --   deferred (not run: the reply budget was spent; send it again)
 --   bad_request message | too_large | no_space | read_only | failed message
 local limits = require('kv.limits')
 
 local M = {}
 
-M.VERSION = 2
-
--- Operation names and whether each writes (runs in the batch's transaction).
-M.OPS = { get = false, create = true, update = true, delete = true }
+M.VERSION = 3
 
 -- kv_ready() -> {protocol = VERSION, max_key_bytes = N, max_batch_ops = N}
 -- What /ready asks: proves the caller may execute the kv functions and

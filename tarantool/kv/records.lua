@@ -1,16 +1,25 @@
--- The operations on one record. The tuple layout is known here only:
--- {key, value}. Values arrive as raw MessagePack bytes, are checked,
--- written as raw tuple data, and returned as the raw bytes of the field.
+-- The operations on one record, each returning its outcome as data:
+-- status, detail (a value as MessagePack, a message, or nil), revision.
+-- The tuple layout is known here only: {key, value, revision}. Values
+-- arrive as raw MessagePack bytes, are checked, written as raw tuple data,
+-- and returned as the raw bytes of the field.
+--
+-- Preconditions (`if_match`): nil for none, true for "*" (the record must
+-- exist), or an array of revisions one of which the record must have.
+-- Each check runs in the same step as the write it guards.
 local msgpack = require('msgpack')
 
+local jsonpatch = require('kv.jsonpatch')
 local limits = require('kv.limits')
+local mptree = require('kv.mptree')
 local raw = require('kv.raw')
+local revision = require('kv.revision')
 local validate = require('kv.validate')
 
 local M = {}
 
-local function record(key, value_mp)
-    return '\x92' .. msgpack.encode(key) .. value_mp
+local function record(key, value_mp, rev)
+    return '\x93' .. msgpack.encode(key) .. value_mp .. msgpack.encode(rev)
 end
 
 -- What the gateway gets back for a record: the value's MessagePack bytes,
@@ -19,13 +28,41 @@ local function value_of(tuple)
     return raw.field(tuple, 1)
 end
 
-local function check_write_args(key, value_mp)
-    return validate.key(key, limits.max_key_bytes) or validate.value(value_mp)
+local function write(how, key, value_mp)
+    local rev = revision.take()
+    raw.write(how, box.space.kv.id, record(key, value_mp, rev))
+    return rev
 end
 
--- get(key) -> 'found', value_mp | 'missing'
+local function matches(if_match, tuple)
+    if if_match == nil then
+        return true
+    end
+    if tuple == nil then
+        return false
+    end
+    if if_match == true then
+        return true
+    end
+    for _, rev in ipairs(if_match) do
+        if rev == tuple[3] then
+            return true
+        end
+    end
+    return false
+end
+
+local function current(tuple)
+    return tuple and tuple[3] or nil
+end
+
+local function bad_key(key)
+    return validate.key(key, limits.max_key_bytes)
+end
+
+-- get(key) -> found value rev | missing
 function M.get(key)
-    local bad = validate.key(key, limits.max_key_bytes)
+    local bad = bad_key(key)
     if bad then
         return 'bad_request', bad
     end
@@ -33,48 +70,123 @@ function M.get(key)
     if tuple == nil then
         return 'missing'
     end
-    return 'found', value_of(tuple)
+    return 'found', value_of(tuple), tuple[3]
 end
 
--- create(key, value_mp) -> 'created' | 'exists'
+-- create(key, value) -> created nil rev | exists nil rev
 -- No yield between the lookup and the insert, so concurrent creates of one
 -- key see exactly one winner.
 function M.create(key, value_mp)
-    local bad = check_write_args(key, value_mp)
+    local bad = bad_key(key) or validate.value(value_mp)
     if bad then
         return 'bad_request', bad
     end
-    if box.space.kv:get(key) ~= nil then
-        return 'exists'
+    local tuple = box.space.kv:get(key)
+    if tuple ~= nil then
+        return 'exists', nil, tuple[3]
     end
-    raw.write('box_insert', box.space.kv.id, record(key, value_mp))
-    return 'created'
+    return 'created', nil, write('box_insert', key, value_mp)
 end
 
--- update(key, value_mp) -> 'updated' | 'missing'
-function M.update(key, value_mp)
-    local bad = check_write_args(key, value_mp)
+local PUT_MODES = { update = true, upsert = true, create = true }
+
+-- put(key, value, mode, if_match) -> created|updated nil rev
+--   | missing | precondition_failed nil current_rev
+-- mode 'update' replaces an existing record only, 'upsert' also creates,
+-- 'create' creates only (If-None-Match: *, a taken key fails the precondition).
+function M.put(key, value_mp, mode, if_match)
+    local bad = bad_key(key) or validate.value(value_mp)
+        or (not PUT_MODES[mode] and 'mode must be update, upsert or create')
     if bad then
         return 'bad_request', bad
     end
-    if box.space.kv:get(key) == nil then
+    local tuple = box.space.kv:get(key)
+    if not matches(if_match, tuple) or (mode == 'create' and tuple ~= nil) then
+        return 'precondition_failed', nil, current(tuple)
+    end
+    if tuple == nil and mode == 'update' then
         return 'missing'
     end
-    raw.write('box_replace', box.space.kv.id, record(key, value_mp))
-    return 'updated'
+    local status = tuple and 'updated' or 'created'
+    return status, nil, write('box_replace', key, value_mp)
 end
 
--- delete(key) -> 'deleted', value_mp | 'missing'
-function M.delete(key)
-    local bad = validate.key(key, limits.max_key_bytes)
+-- delete(key, if_match) -> deleted value rev | missing | precondition_failed
+function M.delete(key, if_match)
+    local bad = bad_key(key)
     if bad then
         return 'bad_request', bad
     end
-    local tuple = box.space.kv:delete(key)
+    local tuple = box.space.kv:get(key)
+    if not matches(if_match, tuple) then
+        return 'precondition_failed', nil, current(tuple)
+    end
     if tuple == nil then
         return 'missing'
     end
-    return 'deleted', value_of(tuple)
+    box.space.kv:delete(key)
+    revision.deleted = true
+    return 'deleted', value_of(tuple), revision.take()
+end
+
+local function apply_patch(value_mp, kind, doc)
+    if kind == 'merge' and type(doc) == 'string' then
+        return mptree.merge(value_mp, doc)
+    elseif kind == 'json' and type(doc) == 'table' then
+        return jsonpatch.apply(value_mp, doc)
+    end
+    error('a patch is {merge, value_mp} or {json, ops}')
+end
+
+-- patch(key, kind, doc, if_match) -> patched value rev | missing
+--   | precondition_failed nil rev | conflict message
+-- kind 'merge': doc is an RFC 7396 merge patch (raw MessagePack);
+-- kind 'json': doc is an RFC 6902 patch as kv/jsonpatch.lua takes it.
+function M.patch(key, kind, doc, if_match)
+    local bad = bad_key(key)
+    if bad then
+        return 'bad_request', bad
+    end
+    local tuple = box.space.kv:get(key)
+    if not matches(if_match, tuple) then
+        return 'precondition_failed', nil, current(tuple)
+    end
+    if tuple == nil then
+        return 'missing'
+    end
+    local node, why = apply_patch(value_of(tuple), kind, doc)
+    if node == nil then
+        return 'conflict', why
+    end
+    if mptree.kind(node) ~= 'map' then
+        return 'conflict', 'the result is not a JSON object'
+    end
+    local value_mp = mptree.encode(node)
+    local invalid = validate.value(value_mp)
+    if invalid then
+        return 'conflict', 'the result cannot be stored: ' .. invalid
+    end
+    return 'patched', value_mp, write('box_replace', key, value_mp)
+end
+
+-- check(key, rev, absent) -> ok | precondition_failed nil current_rev
+-- For transactions: the record has revision `rev`, or (absent) no record.
+function M.check(key, rev, absent)
+    local bad = bad_key(key)
+    if bad then
+        return 'bad_request', bad
+    end
+    local tuple = box.space.kv:get(key)
+    local holds
+    if absent == true then
+        holds = tuple == nil
+    else
+        holds = tuple ~= nil and tuple[3] == rev
+    end
+    if holds then
+        return 'ok', nil, current(tuple)
+    end
+    return 'precondition_failed', nil, current(tuple)
 end
 
 return M

@@ -14,6 +14,35 @@ local migrations = {
         })
         kv:create_index('primary', { type = 'hash', parts = { 'key' }, if_not_exists = true })
     end,
+    -- 2: a record is {key, value, revision}: records of version 1 get
+    -- revisions in the order they are met, in transactions of 1000; a run
+    -- cut short is finished by the next start.
+    function()
+        local kv = box.space.kv
+        local revision = 0
+        local pending = {}
+        for _, tuple in kv:pairs() do
+            if tuple[3] == nil then
+                pending[#pending + 1] = tuple[1]
+            elseif tuple[3] > revision then
+                revision = tuple[3]
+            end
+        end
+        for first = 1, #pending, 1000 do
+            box.begin()
+            for n = first, math.min(first + 999, #pending) do
+                revision = revision + 1
+                kv:update(pending[n], { { '!', 3, revision } })
+            end
+            box.space._kv_meta:replace({ 'revision_floor', revision })
+            box.commit()
+        end
+        kv:format({
+            { name = 'key', type = 'string' },
+            { name = 'value', type = 'map' },
+            { name = 'revision', type = 'unsigned' },
+        })
+    end,
 }
 
 local M = {}

@@ -168,3 +168,56 @@ async fn a_lone_request_is_sent_at_once_as_a_batch_of_one() {
     assert_eq!(app.get(&key).await.status(), 200);
     assert_eq!(call_count(&counter).await - before, 3);
 }
+
+#[tokio::test]
+async fn a_failing_transaction_in_a_batch_rolls_back_alone() {
+    let tarantool = TestTarantool::start_with_hooks(&[]);
+    let app = single_slot_app(&tarantool).await;
+    let counter = ClientConfig::new(tarantool.address(), "kv_gateway", PASSWORD).build();
+    let (taken, first, beside) = (app.key("taken"), app.key("first"), app.key("beside"));
+    app.create(&taken, &json!({})).await;
+    let before = call_count(&counter).await;
+    // A write that takes the write lane's slot, then, queued behind it into
+    // one batch: a transaction whose second operation fails after its first
+    // wrote, and an independent create.
+    let blocker = app.key("blocker");
+    let txn_body = json!({"ops": [
+        {"op": "create", "key": first, "value": {"n": 1}},
+        {"op": "create", "key": taken, "value": {}}
+    ]})
+    .to_string();
+    tarantool.stall();
+    let (responses, ()) = tokio::join!(
+        async {
+            let empty = json!({});
+            let blocked = app.create(&blocker, &empty);
+            let txn = async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                app.request(reqwest::Method::POST, "/txn", Some(txn_body.into_bytes()))
+                    .await
+            };
+            let create = async {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                app.create(&beside, &json!({"n": 2})).await
+            };
+            tokio::join!(blocked, txn, create)
+        },
+        async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            tarantool.resume();
+        }
+    );
+    let (blocked, txn, create) = responses;
+    assert_eq!(blocked.status(), 200);
+    assert_json(txn, 409, json!({"error": "key already exists", "op": 1})).await;
+    assert_json(create, 200, json!({"result": "record created"})).await;
+    // The blocker, then one batch for both (+ this count).
+    assert_eq!(call_count(&counter).await - before, 3);
+    assert_json(
+        app.get(&first).await,
+        404,
+        json!({"error": "key not found"}),
+    )
+    .await;
+    assert_json(app.get(&beside).await, 200, json!({"value": {"n": 2}})).await;
+}

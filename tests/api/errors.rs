@@ -395,8 +395,17 @@ async fn a_wrong_method_is_405_with_allow() {
     for (method, path, allow) in [
         (Method::GET, "/kv", "POST"),
         (Method::DELETE, "/kv", "POST"),
-        (Method::POST, "/kv/some-key", "GET, PUT, DELETE"),
-        (Method::PATCH, "/kv/some-key", "GET, PUT, DELETE"),
+        (
+            Method::POST,
+            "/kv/some-key",
+            "GET, HEAD, PUT, PATCH, DELETE",
+        ),
+        (
+            Method::OPTIONS,
+            "/kv/some-key",
+            "GET, HEAD, PUT, PATCH, DELETE",
+        ),
+        (Method::GET, "/txn", "POST"),
         (Method::POST, "/health", "GET"),
         (Method::DELETE, "/ready", "GET"),
     ] {

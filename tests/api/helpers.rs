@@ -73,6 +73,11 @@ impl TestTarantool {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The instance's work dir (snapshots and WAL).
+    pub fn work_dir(&self) -> &Path {
+        self.work_dir.path()
+    }
+
     /// The process id of the running instance.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("Tarantool is running").id()

@@ -300,7 +300,10 @@ async fn post_with_a_trailing_slash_creates_like_post_kv() {
     assert_json(app.get(&key).await, 200, json!({"value": {"v": 1}})).await;
     // Any other key path still takes no POST; `/kv/k/` is the key `k/`.
     let response = app.request(Method::POST, "/kv/k/", None).await;
-    assert_eq!(response.headers().get("allow").unwrap(), "GET, PUT, DELETE");
+    assert_eq!(
+        response.headers().get("allow").unwrap(),
+        "GET, HEAD, PUT, PATCH, DELETE"
+    );
     assert_eq!(response.status(), 405);
     let trailing = app.key("t/");
     app.create(&trailing, &json!({"slash": true})).await;

@@ -123,9 +123,10 @@ async fn kv_batch_answers_malformed_operations_one_by_one() {
             rmpv::Value::Binary(vec![0x81, 0xa1]),
         ]),
         rmpv::Value::from(vec![
-            rmpv::Value::from("update"),
+            rmpv::Value::from("put"),
             rmpv::Value::from("k"),
             rmpv::Value::Binary(vec![0x80, 0x80]),
+            rmpv::Value::from("upsert"),
         ]),
         rmpv::Value::from(vec![
             rmpv::Value::from("create"),
@@ -137,11 +138,11 @@ async fn kv_batch_answers_malformed_operations_one_by_one() {
         .call_fn("kv_batch", &(ops,))
         .await
         .expect("kv_batch is allowed");
-    // A flat array: status, detail, status, detail, ...
+    // A flat array: status, detail, revision, status, detail, revision, ...
     let (results,): (Vec<rmpv::Value>,) = response.decode().unwrap();
     let statuses: Vec<_> = results
         .iter()
-        .step_by(2)
+        .step_by(3)
         .map(|s| s.as_str().unwrap())
         .collect();
     assert_eq!(
@@ -158,7 +159,11 @@ async fn kv_batch_answers_malformed_operations_one_by_one() {
         ]
     );
     // The malformed create changed nothing; the valid one in the same batch stuck.
-    let again = client.call_fn("kv_get", &("k",)).await.unwrap();
-    let reply: Vec<rmpv::Value> = again.decode().unwrap();
+    let get = rmpv::Value::Array(vec![rmpv::Value::from(vec![
+        rmpv::Value::from("get"),
+        rmpv::Value::from("k"),
+    ])]);
+    let again = client.call_fn("kv_batch", &(get,)).await.unwrap();
+    let (reply,): (Vec<rmpv::Value>,) = again.decode().unwrap();
     assert_eq!(reply[0].as_str(), Some("found"));
 }

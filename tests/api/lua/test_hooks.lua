@@ -21,7 +21,8 @@ end)
 -- the gateway" by another client or an older version.
 expose('test_insert_raw', function(key, value_mp)
     local ffi = require('ffi')
-    local record = '\x92' .. require('msgpack').encode(key) .. value_mp
+    local msgpack = require('msgpack')
+    local record = '\x93' .. msgpack.encode(key) .. value_mp .. msgpack.encode(1)
     local data = ffi.cast('const char *', record)
     if ffi.C.box_replace(box.space.kv.id, data, data + #record, nil) ~= 0 then
         box.error()
