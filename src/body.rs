@@ -23,6 +23,17 @@ pub struct CreateRequest {
     pub key: Key,
     /// The new record's value, encoded for storage.
     pub value: EncodedValue,
+    /// Seconds until it expires, if it does (`"ttl"`, unchecked yet).
+    pub ttl: Option<serde_json::Number>,
+}
+
+/// A parsed `PUT /kv/{key}` body.
+#[derive(Debug)]
+pub struct UpdateRequest {
+    /// The new value, encoded for storage.
+    pub value: EncodedValue,
+    /// Seconds until it expires, if it does (`"ttl"`, unchecked yet).
+    pub ttl: Option<serde_json::Number>,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +41,7 @@ pub struct CreateRequest {
 struct CreateBody {
     key: String,
     value: IncomingValue,
+    ttl: Option<serde_json::Number>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +49,7 @@ struct CreateBody {
 struct UpdateBody {
     key: Option<String>,
     value: IncomingValue,
+    ttl: Option<serde_json::Number>,
 }
 
 /// The most a body buffer is given up front, whatever `Content-Length`
@@ -91,19 +104,54 @@ pub fn parse_create(body: &[u8], max_key_bytes: usize) -> Result<CreateRequest, 
     let key =
         Key::parse(parsed.key, max_key_bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     let value = object(parsed.value)?;
-    Ok(CreateRequest { key, value })
+    Ok(CreateRequest {
+        key,
+        value,
+        ttl: parsed.ttl,
+    })
 }
 
 /// Parses a `PUT /kv/{key}` body: `{"value": {...}}`, optionally with a
-/// `key`, which must then be the key of the path.
-pub fn parse_update(body: &[u8], key: &Key) -> Result<EncodedValue, ApiError> {
+/// `key`, which must then be the key of the path, and a `ttl`.
+pub fn parse_update(body: &[u8], key: &Key) -> Result<UpdateRequest, ApiError> {
     let parsed: UpdateBody = parse_json(body)?;
     if parsed.key.as_deref().is_some_and(|k| k != key.as_str()) {
         return Err(ApiError::InvalidBody(
             "the key in the body differs from the key in the path".into(),
         ));
     }
-    object(parsed.value)
+    Ok(UpdateRequest {
+        value: object(parsed.value)?,
+        ttl: parsed.ttl,
+    })
+}
+
+/// The ttl of a write, from the body's `"ttl"` or the `?ttl=` parameter
+/// (not both): whole seconds from 1 to `max_s`.
+pub fn ttl_of(
+    in_body: Option<&serde_json::Number>,
+    in_query: Option<&str>,
+    max_s: u64,
+) -> Result<Option<u64>, ApiError> {
+    let rule = format!("an integer number of seconds from 1 to {max_s} (limits.max_ttl_s)");
+    match (in_body, in_query) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(ApiError::InvalidParameter(
+            "ttl is given both in the body and as a parameter".into(),
+        )),
+        (Some(number), None) => match number.as_u64().filter(|s| (1..=max_s).contains(s)) {
+            Some(seconds) => Ok(Some(seconds)),
+            None => Err(ApiError::InvalidBody(format!(
+                "ttl must be {rule}, not {number}"
+            ))),
+        },
+        (None, Some(text)) => match text.parse::<u64>().ok().filter(|s| (1..=max_s).contains(s)) {
+            Some(seconds) => Ok(Some(seconds)),
+            None => Err(ApiError::InvalidParameter(format!(
+                "ttl must be {rule}, not {text:?}"
+            ))),
+        },
+    }
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
@@ -212,6 +260,36 @@ mod tests {
         assert!(matches!(
             parse_update(br#"{}"#, &key),
             Err(ApiError::InvalidBody(_))
+        ));
+    }
+
+    #[test]
+    fn a_ttl_is_whole_seconds_in_range_from_the_body_or_the_query() {
+        let number = |n: &str| serde_json::from_str::<serde_json::Number>(n).unwrap();
+        assert_eq!(ttl_of(None, None, 10).unwrap(), None);
+        assert_eq!(ttl_of(Some(&number("5")), None, 10).unwrap(), Some(5));
+        assert_eq!(ttl_of(None, Some("10"), 10).unwrap(), Some(10));
+        for bad in ["0", "-1", "1.5", "11", "1e3"] {
+            assert!(
+                matches!(
+                    ttl_of(Some(&number(bad)), None, 10),
+                    Err(ApiError::InvalidBody(_))
+                ),
+                "{bad}"
+            );
+        }
+        for bad in ["0", "-1", "x", "11", ""] {
+            assert!(
+                matches!(
+                    ttl_of(None, Some(bad), 10),
+                    Err(ApiError::InvalidParameter(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            ttl_of(Some(&number("5")), Some("5"), 10),
+            Err(ApiError::InvalidParameter(_))
         ));
     }
 

@@ -68,6 +68,9 @@ pub enum ApiError {
     /// A patch cannot apply to the current value; nothing changed.
     #[error("patch conflict")]
     PatchConflict(String),
+    /// `DELETE /kv` without a prefix, while `api.allow_delete_all` is off.
+    #[error("deleting every key is disabled")]
+    DeleteAllDisabled,
     /// A `PATCH` in a media type not taken (see `Accept-Patch`).
     #[error("unsupported media type")]
     UnsupportedMediaType,
@@ -159,6 +162,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PatchConflict(_) => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::DeleteAllDisabled => StatusCode::FORBIDDEN,
             ApiError::InTxn { error, .. } => error.status_code(),
             ApiError::KeyNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::KeyExists => StatusCode::CONFLICT,
@@ -326,6 +330,11 @@ mod tests {
                 ApiError::PatchConflict("z".into()),
                 409,
                 json!({"error": "patch conflict", "detail": "z"}),
+            ),
+            (
+                ApiError::DeleteAllDisabled,
+                403,
+                json!({"error": "deleting every key is disabled"}),
             ),
             (
                 ApiError::UnsupportedMediaType,

@@ -9,6 +9,7 @@ pub mod healthcheck;
 pub mod http_server;
 pub mod json_numbers;
 pub mod key;
+pub mod list_query;
 pub mod logging;
 pub mod patch_body;
 pub mod preconditions;

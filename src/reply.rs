@@ -2,14 +2,17 @@
 //! and `ETag`: built here only, so every way of answering (HTTP, a
 //! transaction's results, later WebSocket) gives the same bytes.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use actix_web::body::BoxBody;
-use actix_web::http::header::{ContentType, ETAG};
+use actix_web::http::header::{ContentType, HttpDate, ETAG, EXPIRES};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder};
 
 use crate::key::Key;
+use crate::list_query::cursor;
 use crate::preconditions::etag;
-use crate::storage::{JsonValue, Record, Revision, TxnResult};
+use crate::storage::{JsonValue, ListPage, Record, Revision, TxnResult};
 
 /// What a successful kv operation answers.
 #[derive(Debug)]
@@ -19,9 +22,19 @@ pub enum KvReply {
     /// `GET /kv/{key}` found the record.
     Found(Record),
     /// `HEAD /kv/{key}` found the record: `GET`'s headers, no body.
-    Exists(Revision),
+    Exists {
+        /// The record's revision.
+        revision: Revision,
+        /// When it expires (Unix milliseconds), if it does.
+        expires_at_ms: Option<u64>,
+    },
     /// `If-None-Match` matched the record's revision.
-    NotModified(Revision),
+    NotModified {
+        /// The record's revision.
+        revision: Revision,
+        /// When it expires (Unix milliseconds), if it does.
+        expires_at_ms: Option<u64>,
+    },
     /// `PUT /kv/{key}` replaced the value.
     Updated(Revision),
     /// `PATCH /kv/{key}` left this value.
@@ -40,14 +53,30 @@ pub enum KvReply {
         /// One result per operation.
         results: Vec<TxnResult>,
     },
+    /// `GET /kv`: a page of keys.
+    List(ListPage),
+    /// `DELETE /kv?prefix=`: this many records deleted.
+    BulkDeleted(u64),
 }
 
 impl KvReply {
     /// The HTTP status of this outcome.
     pub fn status(&self) -> StatusCode {
         match self {
-            KvReply::NotModified(_) => StatusCode::NOT_MODIFIED,
+            KvReply::NotModified { .. } => StatusCode::NOT_MODIFIED,
             _ => StatusCode::OK,
+        }
+    }
+
+    /// When the record it shows expires, for the `Expires` header of `GET`
+    /// and `HEAD`.
+    pub fn expires_at_ms(&self) -> Option<u64> {
+        match self {
+            KvReply::Found(record) => record.expires_at_ms,
+            KvReply::Exists { expires_at_ms, .. } | KvReply::NotModified { expires_at_ms, .. } => {
+                *expires_at_ms
+            }
+            _ => None,
         }
     }
 
@@ -55,11 +84,14 @@ impl KvReply {
     pub fn revision(&self) -> Option<Revision> {
         match self {
             KvReply::Created(revision)
-            | KvReply::Exists(revision)
-            | KvReply::NotModified(revision)
+            | KvReply::Exists { revision, .. }
+            | KvReply::NotModified { revision, .. }
             | KvReply::Updated(revision) => Some(*revision),
             KvReply::Found(record) | KvReply::Patched(record) => Some(record.revision),
-            KvReply::Deleted { .. } | KvReply::Txn { .. } => None,
+            KvReply::Deleted { .. }
+            | KvReply::Txn { .. }
+            | KvReply::List(_)
+            | KvReply::BulkDeleted(_) => None,
         }
     }
 
@@ -71,7 +103,9 @@ impl KvReply {
             KvReply::Found(record) | KvReply::Patched(record) => {
                 wrap(br#"{"value":"#, record.value.as_bytes(), b"}")
             }
-            KvReply::Exists(_) | KvReply::NotModified(_) => Vec::new(),
+            KvReply::Exists { .. } | KvReply::NotModified { .. } => Vec::new(),
+            KvReply::List(page) => list(page),
+            KvReply::BulkDeleted(count) => format!(r#"{{"deleted":{count}}}"#).into_bytes(),
             KvReply::Deleted { key, value } => deleted(key, value.as_ref()),
             KvReply::Txn { revision, results } => {
                 let mut out = format!(r#"{{"revision":{revision},"results":["#).into_bytes();
@@ -86,6 +120,42 @@ impl KvReply {
             }
         }
     }
+}
+
+/// Unix seconds from Unix milliseconds, rounded up: by then it is gone.
+pub fn seconds_up(ms: u64) -> u64 {
+    ms.div_ceil(1000)
+}
+
+/// `{"items": [...], "cursor": ...}`; an item holds `value` and `expires_at`
+/// where the page asked for values (and the record expires).
+fn list(page: &ListPage) -> Vec<u8> {
+    // Serialising strings into a Vec cannot fail.
+    let json = |text: &str| serde_json::to_vec(text).unwrap_or_default();
+    let mut out = br#"{"items":["#.to_vec();
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#"{"key":"#);
+        out.extend_from_slice(&json(&item.key));
+        out.extend_from_slice(format!(r#","revision":{}"#, item.revision).as_bytes());
+        if let Some(value) = &item.value {
+            out.extend_from_slice(br#","value":"#);
+            out.extend_from_slice(value.as_bytes());
+        }
+        if let Some(ms) = item.expires_at_ms {
+            out.extend_from_slice(format!(r#","expires_at":{}"#, seconds_up(ms)).as_bytes());
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(br#"],"cursor":"#);
+    match &page.next {
+        Some(key) => out.extend_from_slice(&json(&cursor(key))),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+    out
 }
 
 const CREATED: &[u8] = br#"{"result":"record created"}"#;
@@ -139,8 +209,12 @@ impl Responder for KvReply {
         if let Some(revision) = self.revision() {
             response.insert_header((ETAG, etag(revision)));
         }
+        if let Some(ms) = self.expires_at_ms() {
+            let at = UNIX_EPOCH + Duration::from_secs(seconds_up(ms));
+            response.insert_header((EXPIRES, HttpDate::from(at)));
+        }
         match self {
-            KvReply::NotModified(_) => response.finish(),
+            KvReply::NotModified { .. } => response.finish(),
             _ => response
                 .insert_header(ContentType::json())
                 .body(self.body()),
@@ -161,6 +235,7 @@ mod tests {
         Record {
             value: msgpack_to_json(&[0x81, 0xa1, b'a', 0x01]).unwrap(),
             revision,
+            expires_at_ms: None,
         }
     }
 
@@ -209,8 +284,19 @@ mod tests {
             assert_eq!(json(&reply.body()), body, "{reply:?}");
             assert_eq!(reply.revision(), revision);
         }
-        assert!(KvReply::Exists(7).body().is_empty());
-        assert_eq!(KvReply::NotModified(7).status(), StatusCode::NOT_MODIFIED);
+        let head = KvReply::Exists {
+            revision: 7,
+            expires_at_ms: Some(1001),
+        };
+        assert!(head.body().is_empty());
+        assert_eq!(head.expires_at_ms(), Some(1001));
+        let not_modified = KvReply::NotModified {
+            revision: 7,
+            expires_at_ms: None,
+        };
+        assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(seconds_up(1001), 2);
+        assert_eq!(seconds_up(2000), 2);
     }
 
     #[test]

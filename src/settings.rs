@@ -24,6 +24,16 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// Request size limits.
     pub limits: LimitSettings,
+    /// What the API allows.
+    pub api: ApiSettings,
+}
+
+/// `[api]`: operations that are off unless asked for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Whether `DELETE /kv` without a prefix deletes every key.
+    pub allow_delete_all: bool,
 }
 
 /// `[server]`: where and how the HTTP server runs.
@@ -118,6 +128,10 @@ pub struct LimitSettings {
     pub max_key_bytes: usize,
     /// Most operations in one `POST /txn`.
     pub max_txn_ops: usize,
+    /// The longest expiry a record may be given, in seconds.
+    pub max_ttl_s: u64,
+    /// Keys a page of a listing looks at, at most.
+    pub max_list_scan: usize,
 }
 
 /// Why the settings could not be loaded; the message names the offending key.
@@ -272,6 +286,16 @@ impl Settings {
                 self.limits.max_txn_ops == 0,
                 "limits.max_txn_ops",
                 "KV__LIMITS__MAX_TXN_OPS",
+            ),
+            (
+                self.limits.max_ttl_s == 0,
+                "limits.max_ttl_s",
+                "KV__LIMITS__MAX_TTL_S",
+            ),
+            (
+                self.limits.max_list_scan == 0,
+                "limits.max_list_scan",
+                "KV__LIMITS__MAX_LIST_SCAN",
             ),
         ];
         if let Some(&(_, key, env)) = at_least_one.iter().find(|(zero, _, _)| *zero) {

@@ -11,7 +11,7 @@ use governor_middleware::NoOpMiddleware;
 use crate::access_log::log_requests;
 use crate::client_ip::{forget_idle_clients, ClientIpKey};
 use crate::http_server;
-use crate::routes::{health, kv, method_not_allowed, not_found, txn};
+use crate::routes::{collection, health, kv, method_not_allowed, not_found, txn};
 use crate::settings::{RateLimitSettings, Settings};
 use crate::storage::Storage;
 
@@ -59,6 +59,7 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
     }
     let limits = web::Data::new(settings.limits.clone());
     let body = web::Data::new(settings.server.body_read());
+    let api = web::Data::new(settings.api.clone());
     let tarantool = settings.tarantool.clone();
     http_server::serve(listener, &settings, move || {
         // One Tarantool connection per worker, created on the worker's own
@@ -71,6 +72,7 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
             .app_data(storage)
             .app_data(limits.clone())
             .app_data(body.clone())
+            .app_data(api.clone())
             .service(
                 web::resource("/health")
                     .route(web::get().to(health::health))
@@ -90,11 +92,7 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
             .service(
                 web::scope("/kv")
                     .wrap(Condition::new(limited, governor()))
-                    .service(
-                        web::resource("")
-                            .route(web::post().to(kv::create))
-                            .default_service(web::to(method_not_allowed("POST"))),
-                    )
+                    .service(web::resource("").to(collection::collection))
                     // Everything else under /kv/ is a key: one handler picks by
                     // method, which spares a regex route match per request.
                     .default_service(web::to(kv::by_key)),

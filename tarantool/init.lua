@@ -11,6 +11,7 @@
 --   KV_GATEWAY_USER                  the gateway's login   (default kv_gateway)
 --   KV_GATEWAY_PASSWORD              its password          (required)
 --   KV_MAX_KEY_BYTES                 longest key, bytes    (default 1024)
+--   TARANTOOL_EXPIRY_SWEEP_MS        pause of the expiry sweeper when nothing is due (default 100)
 --
 -- The functions never decode a stored value into Lua: Lua numbers would turn
 -- 2.0 into 2 on the way back. Values arrive as raw MessagePack bytes, are
@@ -71,6 +72,7 @@ limits.max_key_bytes = env.positive_integer('KV_MAX_KEY_BYTES', limits.max_key_b
 
 local access = require('kv.access')
 local batch = require('kv.batch')
+local expiry = require('kv.expiry')
 local protocol = require('kv.protocol')
 local revision = require('kv.revision')
 local schema = require('kv.schema')
@@ -92,6 +94,9 @@ if not box.info.ro then
     access.grant_gateway(user, password, names)
 end
 revision.restore()
+-- Deletes expired records in the background, only while writable.
+expiry.INTERVAL_S = env.positive_integer('TARANTOOL_EXPIRY_SWEEP_MS', 100) / 1000
+expiry.start()
 
 box.cfg({ listen = listen })
 require('log').info('kv-gateway: listening on %s', listen)

@@ -125,6 +125,20 @@ pub const CASES: &[Case] = &[
     ),
     case("post", "POST new key", Gateway, Wrk("post.lua"), None),
     case(
+        "put-ttl",
+        "PUT existing key with a ttl",
+        Gateway,
+        Wrk("put_ttl.lua"),
+        None,
+    ),
+    case(
+        "list",
+        "GET /kv?prefix=key-N&limit=100 (a 100-key page)",
+        Gateway,
+        Wrk("list.lua"),
+        None,
+    ),
+    case(
         "patch",
         "PATCH existing key (merge patch of one field)",
         Gateway,

@@ -4,7 +4,7 @@ use actix_web::http::Method;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError};
 
 use crate::access_log::{self, LoggedKey};
-use crate::body::{parse_create, parse_update, read_limited};
+use crate::body::{parse_create, parse_update, read_limited, ttl_of};
 use crate::error::ApiError;
 use crate::key::Key;
 use crate::patch_body::{self, ACCEPT_PATCH, PATCH_FORMATS};
@@ -46,17 +46,23 @@ impl actix_web::FromRequest for Ctx {
     }
 }
 
-/// `POST /kv`: create a record unless the key exists.
+/// `POST /kv`: create a record unless the key exists; with a ttl (in the
+/// body or as `?ttl=`) it expires that many seconds later.
 pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
     ctx: Ctx,
 ) -> Result<KvReply, ApiError> {
-    Query::parse(req.query_string(), &[])?;
+    let query = Query::parse(req.query_string(), &["ttl"])?;
     let body = read_limited(&req, payload, ctx.limits.max_body_bytes, **ctx.body_read).await?;
     let request = parse_create(&body, ctx.limits.max_key_bytes)?;
     note_key(&req, &request.key);
-    match ctx.storage.create(&request.key, &request.value).await? {
+    let ttl = ttl_of(request.ttl.as_ref(), query.get("ttl"), ctx.limits.max_ttl_s)?;
+    match ctx
+        .storage
+        .create(&request.key, &request.value, ttl)
+        .await?
+    {
         CreateOutcome::Created(revision) => Ok(KvReply::Created(revision)),
         CreateOutcome::AlreadyExists => Err(ApiError::KeyExists),
     }
@@ -92,10 +98,16 @@ async fn get(req: &HttpRequest, ctx: &Ctx, head: bool) -> Result<KvReply, ApiErr
     let key = path_key(req, &ctx.limits)?;
     let record = ctx.storage.get(&key).await?.ok_or(ApiError::KeyNotFound)?;
     if preconditions::none_match_hits(req, record.revision)? {
-        return Ok(KvReply::NotModified(record.revision));
+        return Ok(KvReply::NotModified {
+            revision: record.revision,
+            expires_at_ms: record.expires_at_ms,
+        });
     }
     Ok(if head {
-        KvReply::Exists(record.revision)
+        KvReply::Exists {
+            revision: record.revision,
+            expires_at_ms: record.expires_at_ms,
+        }
     } else {
         KvReply::Found(record)
     })
@@ -104,8 +116,9 @@ async fn get(req: &HttpRequest, ctx: &Ctx, head: bool) -> Result<KvReply, ApiErr
 /// `PUT /kv/{key}`: replace the value of an existing record; with
 /// `If-None-Match: *` create it only if absent, with `?upsert=true` create
 /// or replace; with `If-Match` only if the record is at a listed revision.
+/// The record expires after its ttl, if given, else never.
 async fn put(req: &HttpRequest, payload: web::Payload, ctx: &Ctx) -> Result<KvReply, ApiError> {
-    let query = Query::parse(req.query_string(), &["upsert"])?;
+    let query = Query::parse(req.query_string(), &["upsert", "ttl"])?;
     let key = path_key(req, &ctx.limits)?;
     let if_match = preconditions::if_match(req)?;
     let mode = if preconditions::none_match_any(req)? {
@@ -116,10 +129,11 @@ async fn put(req: &HttpRequest, payload: web::Payload, ctx: &Ctx) -> Result<KvRe
         PutMode::Update
     };
     let body = read_limited(req, payload, ctx.limits.max_body_bytes, **ctx.body_read).await?;
-    let value = parse_update(&body, &key)?;
+    let request = parse_update(&body, &key)?;
+    let ttl = ttl_of(request.ttl.as_ref(), query.get("ttl"), ctx.limits.max_ttl_s)?;
     match ctx
         .storage
-        .put(&key, &value, mode, if_match.as_ref())
+        .put(&key, &request.value, mode, if_match.as_ref(), ttl)
         .await?
     {
         PutOutcome::Created(revision) => Ok(KvReply::Created(revision)),

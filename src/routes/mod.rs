@@ -1,5 +1,6 @@
 //! HTTP handlers, one file per area.
 
+pub mod collection;
 pub mod health;
 pub mod kv;
 pub mod txn;

@@ -73,15 +73,18 @@ pub fn read_ready(data: &[u8]) -> Result<ReadyInfo, CodecError> {
     Ok(info)
 }
 
-/// Splits a `kv_batch` result `[[status, detail, revision, ...]]` into one
-/// encoded triple per operation, each a slice of `data` (no copy).
+/// Values per answer: status, detail, revision, due time.
+const ANSWER_LEN: usize = 4;
+
+/// Splits a `kv_batch` result `[[status, detail, revision, due, ...]]` into
+/// one encoded answer per operation, each a slice of `data` (no copy).
 pub fn split_batch(data: &bytes::Bytes, expected: usize) -> Result<Vec<bytes::Bytes>, CodecError> {
     let mut rd: &[u8] = data;
     let outer = rmp::decode::read_array_len(&mut rd)
         .map_err(|e| CodecError(format!("batch result is not an array: {e}")))?;
     let count = rmp::decode::read_array_len(&mut rd)
         .map_err(|e| CodecError(format!("batch results are not an array: {e}")))?;
-    if outer != 1 || count as usize != 3 * expected {
+    if outer != 1 || count as usize != ANSWER_LEN * expected {
         return Err(CodecError(format!(
             "expected {expected} results, got {count} values in {outer}"
         )));
@@ -97,15 +100,15 @@ pub fn split_batch(data: &bytes::Bytes, expected: usize) -> Result<Vec<bytes::By
 }
 
 /// The detail of an outcome.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail<'a> {
     /// None.
     None,
     /// A string: a value's MessagePack, or a message.
     Bytes(&'a [u8]),
-    /// An array of `status, detail, revision` triples (a transaction's
-    /// results), as raw MessagePack: the array's elements, without its header.
-    Triples(&'a [u8], usize),
+    /// An array (a transaction's answers, a page of a listing...), as raw
+    /// MessagePack: its elements, without the header, and their count.
+    Array(&'a [u8], usize),
 }
 
 /// One operation's outcome.
@@ -118,6 +121,8 @@ pub struct Reply<'a> {
     /// The revision it concerns, if any (or, for an aborted transaction,
     /// the index of its failing operation).
     pub revision: Option<u64>,
+    /// When the record's expiry is due (Unix milliseconds), if it has one.
+    pub due_ms: Option<u64>,
 }
 
 impl<'a> Reply<'a> {
@@ -135,9 +140,9 @@ pub fn status_of(bytes: &[u8]) -> Option<Status> {
     read_reply(bytes).ok().map(|(reply, _)| reply.status)
 }
 
-/// Reads one `status, detail, revision` triple (a known status name; nil, a
-/// string or an array of triples; nil or an unsigned integer) from the
-/// start of `bytes`; returns it and how many bytes it took.
+/// Reads one answer (a known status name; nil, a string or an array; nil or
+/// an unsigned integer, twice) from the start of `bytes`; returns it and how
+/// many bytes it took.
 pub fn read_reply(bytes: &[u8]) -> Result<(Reply<'_>, usize), CodecError> {
     let (name, mut rd) = rmp::decode::read_str_from_slice(bytes)
         .map_err(|e| CodecError(format!("status is not a string: {e:?}")))?;
@@ -152,15 +157,11 @@ pub fn read_reply(bytes: &[u8]) -> Result<(Reply<'_>, usize), CodecError> {
             let count = rmp::decode::read_array_len(&mut rd)
                 .map_err(|e| CodecError(format!("detail array: {e}")))?
                 as usize;
-            if count % 3 != 0 {
-                return Err(CodecError(format!("{count} values are no triples")));
-            }
             let start = rd;
-            for _ in 0..count / 3 {
-                let (_, len) = read_reply(rd)?;
-                rd = &rd[len..];
+            for _ in 0..count {
+                rd = skip_value(rd)?;
             }
-            Detail::Triples(&start[..start.len() - rd.len()], count / 3)
+            Detail::Array(&start[..start.len() - rd.len()], count)
         }
         _ => {
             let len = rmp::decode::read_str_len(&mut rd)
@@ -172,34 +173,50 @@ pub fn read_reply(bytes: &[u8]) -> Result<(Reply<'_>, usize), CodecError> {
             Detail::Bytes(text)
         }
     };
-    let revision = if rd.first() == Some(&0xc0) {
-        rd = &rd[1..];
-        None
-    } else {
-        Some(
-            rmp::decode::read_int::<u64, _>(&mut rd)
-                .map_err(|e| CodecError(format!("revision is not nil or an integer: {e}")))?,
-        )
-    };
+    let revision = optional_uint(&mut rd, "revision")?;
+    let due_ms = optional_uint(&mut rd, "due time")?;
     Ok((
         Reply {
             status,
             detail,
             revision,
+            due_ms,
         },
         bytes.len() - rd.len(),
     ))
 }
 
-/// The triples of a `Detail::Triples`, one by one.
-pub fn triples(mut bytes: &[u8], count: usize) -> Result<Vec<Reply<'_>>, CodecError> {
-    let mut replies = Vec::with_capacity(count);
-    for _ in 0..count {
+/// Nil, or an unsigned integer.
+fn optional_uint(rd: &mut &[u8], what: &str) -> Result<Option<u64>, CodecError> {
+    if rd.first() == Some(&0xc0) {
+        *rd = &rd[1..];
+        return Ok(None);
+    }
+    rmp::decode::read_int::<u64, _>(rd)
+        .map(Some)
+        .map_err(|e| CodecError(format!("{what} is not nil or an integer: {e}")))
+}
+
+/// The answers in an array of them (a transaction's), one by one.
+pub fn answers(mut bytes: &[u8], count: usize) -> Result<Vec<Reply<'_>>, CodecError> {
+    if count % ANSWER_LEN != 0 {
+        return Err(CodecError(format!("{count} values are no answers")));
+    }
+    let mut replies = Vec::with_capacity(count / ANSWER_LEN);
+    for _ in 0..count / ANSWER_LEN {
         let (reply, len) = read_reply(bytes)?;
         replies.push(reply);
         bytes = &bytes[len..];
     }
     Ok(replies)
+}
+
+/// What follows the MessagePack value at the start of `bytes`.
+pub fn skip_value(bytes: &[u8]) -> Result<&[u8], CodecError> {
+    let mut rd = bytes;
+    rmpv::decode::read_value_ref(&mut rd)
+        .map_err(|e| CodecError(format!("bad MessagePack: {e}")))?;
+    Ok(rd)
 }
 
 fn is_array_marker(marker: u8) -> bool {
@@ -225,16 +242,16 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_result_splits_into_one_triple_per_operation() {
-        // [["missing", nil, nil, "found", <{"a": [1, 2.5]}>, 7]]
+    fn a_batch_result_splits_into_one_answer_per_operation() {
+        // [["missing", nil, nil, nil, "found", <{"a": [1, 2.5]}>, 7, 1000]]
         let mut value = vec![0x81, 0xa1, b'a', 0x92, 0x01, 0xcb];
         value.extend_from_slice(&2.5f64.to_be_bytes());
-        let mut data = vec![0x91, 0x96];
+        let mut data = vec![0x91, 0x98];
         str_(&mut data, b"missing");
-        data.extend_from_slice(&[0xc0, 0xc0]);
+        data.extend_from_slice(&[0xc0, 0xc0, 0xc0]);
         str_(&mut data, b"found");
         str_(&mut data, &value);
-        data.push(0x07);
+        data.extend_from_slice(&[0x07, 0xcd, 0x03, 0xe8]);
         let data = bytes::Bytes::from(data);
         let results = split_batch(&data, 2).unwrap();
         let (missing, _) = read_reply(&results[0]).unwrap();
@@ -244,12 +261,13 @@ mod tests {
                 status: Status::Missing,
                 detail: Detail::None,
                 revision: None,
+                due_ms: None,
             }
         );
         let (found, taken) = read_reply(&results[1]).unwrap();
         assert_eq!(taken, results[1].len());
         assert_eq!(found.status, Status::Found);
-        assert_eq!(found.revision, Some(7));
+        assert_eq!((found.revision, found.due_ms), (Some(7), Some(1000)));
         assert_eq!(
             msgpack_to_json(found.bytes().unwrap()).unwrap().as_bytes(),
             br#"{"a":[1,2.5]}"#
@@ -257,64 +275,64 @@ mod tests {
     }
 
     #[test]
-    fn nested_triples_are_read_whole() {
-        // ["committed", ["created", nil, 5, "found", "\x80", 5], 5]
+    fn nested_answers_are_read_whole() {
+        // ["committed", ["created", nil, 5, nil, "found", "\x80", 5, nil], 5, nil]
         let mut data = Vec::new();
         str_(&mut data, b"committed");
-        data.push(0x96);
+        data.push(0x98);
         str_(&mut data, b"created");
-        data.extend_from_slice(&[0xc0, 0x05]);
+        data.extend_from_slice(&[0xc0, 0x05, 0xc0]);
         str_(&mut data, b"found");
         str_(&mut data, &[0x80]);
-        data.push(0x05);
-        data.push(0x05);
+        data.extend_from_slice(&[0x05, 0xc0, 0x05, 0xc0]);
         let (reply, taken) = read_reply(&data).unwrap();
         assert_eq!(taken, data.len());
         assert_eq!(reply.revision, Some(5));
-        let Detail::Triples(inner, count) = reply.detail else {
+        let Detail::Array(inner, count) = reply.detail else {
             panic!("{reply:?}")
         };
-        let inner = triples(inner, count).unwrap();
+        let inner = answers(inner, count).unwrap();
         assert_eq!(inner[0].status, Status::Created);
         assert_eq!(inner[1].bytes(), Some(&[0x80][..]));
     }
 
     #[test]
     fn a_malformed_reply_is_an_error_not_a_panic() {
+        let found = |rest: &[u8]| [&[0xa5, b'f', b'o', b'u', b'n', b'd'][..], rest].concat();
         for data in [
-            &[][..],
-            &[0x90],
-            &[0xa5, b'f'],
-            &[0xa1, b'f'],
-            &[0xa5, b'f', b'o', b'u', b'n', b'd', 0x01],
-            &[0xa5, b'f', b'o', b'u', b'n', b'd', 0xa3, b'x'],
-            &[0xa5, b'f', b'o', b'u', b'n', b'd', 0xc0],
-            &[0xa5, b'f', b'o', b'u', b'n', b'd', 0xc0, 0xa1, b'x'],
-            &[0xa5, b'f', b'o', b'u', b'n', b'd', 0x92, 0xc0, 0xc0, 0xc0],
-            &[
-                0xa5, b'f', b'o', b'u', b'n', b'd', 0x93, 0xc0, 0xc0, 0xc0, 0xc0,
-            ],
-            &[0xc1],
-            &[0xa3, b'n', b'e', b'w', 0xc0, 0xc0],
+            vec![],
+            vec![0x90],
+            vec![0xa5, b'f'],
+            vec![0xa1, b'f'],
+            found(&[0x01]),
+            found(&[0xa3, b'x']),
+            found(&[0xc0]),
+            found(&[0xc0, 0xc0]),
+            found(&[0xc0, 0xa1, b'x', 0xc0]),
+            found(&[0x92, 0xc0, 0xc0, 0xc0]),
+            found(&[0xc0, 0xc0, 0xa1, b'x']),
+            vec![0xc1],
+            vec![0xa3, b'n', b'e', b'w', 0xc0, 0xc0, 0xc0],
         ] {
-            assert!(read_reply(data).is_err(), "{data:?}");
+            assert!(read_reply(&data).is_err(), "{data:?}");
         }
         assert!(msgpack_to_json(&[0x81]).is_err());
+        assert!(answers(&[], 3).is_err());
     }
 
     #[test]
     fn a_malformed_batch_result_is_an_error_not_a_panic() {
         for (data, expected) in [
             (&[][..], 1),
-            (&[0x91, 0x93, 0xa1, b'f'], 1),
+            (&[0x91, 0x94, 0xa1, b'f'], 1),
             (
                 &[
-                    0x91, 0x93, 0xa7, b'm', b'i', b's', b's', b'i', b'n', b'g', 0xc0, 0xc0,
+                    0x91, 0x94, 0xa7, b'm', b'i', b's', b's', b'i', b'n', b'g', 0xc0, 0xc0, 0xc0,
                 ],
                 2,
             ),
             (&[0x92, 0x90, 0x90], 0),
-            (&[0x91, 0x93, 0xc1, 0xc0, 0xc0], 1),
+            (&[0x91, 0x94, 0xc1, 0xc0, 0xc0, 0xc0], 1),
         ] {
             let data = bytes::Bytes::copy_from_slice(data);
             assert!(split_batch(&data, expected).is_err(), "{data:?}");

@@ -14,8 +14,9 @@ pub mod tarantool;
 
 pub use codec::{EncodedValue, JsonValue};
 pub use outcome::{
-    CreateOutcome, DeleteOutcome, IfMatch, JsonPatchOp, Patch, PatchOutcome, PutMode, PutOutcome,
-    Record, Revision, TxnFailure, TxnOp, TxnOutcome, TxnResult,
+    CreateOutcome, DeleteOutcome, GlobToken, IfMatch, JsonPatchOp, ListItem, ListPage, ListQuery,
+    Patch, PatchOutcome, PrefixDeletion, PutMode, PutOutcome, Record, Revision, TxnFailure, TxnOp,
+    TxnOutcome, TxnResult,
 };
 
 use crate::key::Key;
@@ -90,26 +91,48 @@ impl Storage {
         replies::get(&replies::parse(&data)?)
     }
 
-    /// Stores a new record unless the key is taken.
+    /// Stores a new record unless the key is taken; it expires after
+    /// `ttl_s` seconds if given.
     pub async fn create(
         &self,
         key: &Key,
         value: &EncodedValue,
+        ttl_s: Option<u64>,
     ) -> Result<CreateOutcome, StorageError> {
-        let data = self.write(ops::create(key, value)).await?;
+        let data = self.write(ops::create(key, value, ttl_s)).await?;
         replies::create(&replies::parse(&data)?)
     }
 
-    /// Writes a record's value as `mode` allows, if `if_match` holds.
+    /// Writes a record's value as `mode` allows, if `if_match` holds; it
+    /// expires after `ttl_s` seconds if given, else never.
     pub async fn put(
         &self,
         key: &Key,
         value: &EncodedValue,
         mode: PutMode,
         if_match: Option<&IfMatch>,
+        ttl_s: Option<u64>,
     ) -> Result<PutOutcome, StorageError> {
-        let data = self.write(ops::put(key, value, mode, if_match)).await?;
+        let data = self
+            .write(ops::put(key, value, mode, if_match, ttl_s))
+            .await?;
         replies::put(&replies::parse(&data)?)
+    }
+
+    /// A page of keys, as `query` asks.
+    pub async fn list(&self, query: &ListQuery) -> Result<ListPage, StorageError> {
+        let data = self.batcher.submit(Kind::Read, ops::list(query)).await?;
+        replies::list(&replies::parse(&data)?)
+    }
+
+    /// Deletes up to `limit` keys with `prefix`, in one transaction.
+    pub async fn delete_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<PrefixDeletion, StorageError> {
+        let data = self.write(ops::delete_prefix(prefix, limit)).await?;
+        replies::delete_prefix(&replies::parse(&data)?)
     }
 
     /// Deletes the record if `if_match` holds.

@@ -3,7 +3,7 @@
 //! values as MessagePack binary so Tarantool stores their bytes undecoded.
 
 use super::codec::EncodedValue;
-use super::outcome::{IfMatch, JsonPatchOp, Patch, PutMode, TxnOp};
+use super::outcome::{GlobToken, IfMatch, JsonPatchOp, ListQuery, Patch, PutMode, TxnOp};
 use super::protocol::Op;
 use crate::key::Key;
 
@@ -51,19 +51,90 @@ pub fn get(key: &Key) -> Vec<u8> {
     start(Op::Get, key, 0)
 }
 
-/// `{'create', key, value}`
-pub fn create(key: &Key, new: &EncodedValue) -> Vec<u8> {
-    let mut out = start(Op::Create, key, 1);
+fn ttl(out: &mut Vec<u8>, ttl_s: Option<u64>) {
+    match ttl_s {
+        Some(seconds) => {
+            let _ = rmp::encode::write_uint(out, seconds);
+        }
+        None => {
+            let _ = rmp::encode::write_nil(out);
+        }
+    }
+}
+
+/// `{'create', key, value, ttl_s}`
+pub fn create(key: &Key, new: &EncodedValue, ttl_s: Option<u64>) -> Vec<u8> {
+    let mut out = start(Op::Create, key, 2);
     value(&mut out, new);
+    ttl(&mut out, ttl_s);
     out
 }
 
-/// `{'put', key, value, mode, if_match}`
-pub fn put(key: &Key, new: &EncodedValue, mode: PutMode, condition: Option<&IfMatch>) -> Vec<u8> {
-    let mut out = start(Op::Put, key, 3);
+/// `{'put', key, value, mode, if_match, ttl_s}`
+pub fn put(
+    key: &Key,
+    new: &EncodedValue,
+    mode: PutMode,
+    condition: Option<&IfMatch>,
+    ttl_s: Option<u64>,
+) -> Vec<u8> {
+    let mut out = start(Op::Put, key, 4);
     value(&mut out, new);
     let _ = rmp::encode::write_str(&mut out, mode.name());
     if_match(&mut out, condition);
+    ttl(&mut out, ttl_s);
+    out
+}
+
+/// `{'list', prefix, after, limit, values, glob, scan_limit}` with the glob
+/// an array of literal strings, 1 for `*` and 2 for `?`.
+pub fn list(query: &ListQuery) -> Vec<u8> {
+    let mut out = Vec::with_capacity(query.prefix.len() + 64);
+    let _ = rmp::encode::write_array_len(&mut out, 7);
+    let _ = rmp::encode::write_str(&mut out, Op::List.name());
+    let _ = rmp::encode::write_str(&mut out, &query.prefix);
+    match &query.after {
+        Some(after) => {
+            let _ = rmp::encode::write_str(&mut out, after);
+        }
+        None => {
+            let _ = rmp::encode::write_nil(&mut out);
+        }
+    }
+    let _ = rmp::encode::write_uint(&mut out, query.limit as u64);
+    let _ = rmp::encode::write_bool(&mut out, query.values);
+    match &query.glob {
+        None => {
+            let _ = rmp::encode::write_nil(&mut out);
+        }
+        Some(tokens) => {
+            let _ = rmp::encode::write_array_len(&mut out, tokens.len() as u32);
+            for token in tokens {
+                match token {
+                    GlobToken::AnyRun => {
+                        let _ = rmp::encode::write_uint(&mut out, 1);
+                    }
+                    GlobToken::OneChar => {
+                        let _ = rmp::encode::write_uint(&mut out, 2);
+                    }
+                    GlobToken::Literal(text) => {
+                        let _ = rmp::encode::write_str(&mut out, text);
+                    }
+                }
+            }
+        }
+    }
+    let _ = rmp::encode::write_uint(&mut out, query.scan_limit as u64);
+    out
+}
+
+/// `{'delete_prefix', prefix, limit}`
+pub fn delete_prefix(prefix: &str, limit: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(prefix.len() + 32);
+    let _ = rmp::encode::write_array_len(&mut out, 3);
+    let _ = rmp::encode::write_str(&mut out, Op::DeletePrefix.name());
+    let _ = rmp::encode::write_str(&mut out, prefix);
+    let _ = rmp::encode::write_uint(&mut out, limit as u64);
     out
 }
 
@@ -162,12 +233,35 @@ mod tests {
         let value = EncodedValue::from_bytes(vec![0x80]);
         assert_eq!(get(&key("k")), [0x92, 0xa3, b'g', b'e', b't', 0xa1, b'k']);
         assert_eq!(
-            create(&key("k"), &value),
-            [0x93, 0xa6, b'c', b'r', b'e', b'a', b't', b'e', 0xa1, b'k', 0xc4, 0x01, 0x80]
+            create(&key("k"), &value, None),
+            [0x94, 0xa6, b'c', b'r', b'e', b'a', b't', b'e', 0xa1, b'k', 0xc4, 0x01, 0x80, 0xc0]
         );
-        let put_any = put(&key("k"), &value, PutMode::Upsert, Some(&IfMatch::Any));
-        assert_eq!(put_any[0], 0x95);
-        assert_eq!(&put_any[put_any.len() - 1..], [0xc3]);
+        let put_any = put(
+            &key("k"),
+            &value,
+            PutMode::Upsert,
+            Some(&IfMatch::Any),
+            Some(5),
+        );
+        assert_eq!(put_any[0], 0x96);
+        assert_eq!(&put_any[put_any.len() - 2..], [0xc3, 0x05]);
+        let page = list(&ListQuery {
+            prefix: "p".into(),
+            after: None,
+            limit: 10,
+            values: true,
+            glob: Some(vec![
+                GlobToken::AnyRun,
+                GlobToken::Literal("x".into()),
+                GlobToken::OneChar,
+            ]),
+            scan_limit: 100,
+        });
+        // values, the glob [1, "x", 2], scan_limit 100
+        assert_eq!(
+            &page[page.len() - 7..],
+            [0xc3, 0x93, 0x01, 0xa1, b'x', 0x02, 0x64]
+        );
         let del = delete(&key("k"), Some(&IfMatch::Revisions(vec![5, 300])));
         assert_eq!(&del[del.len() - 5..], [0x92, 0x05, 0xcd, 0x01, 0x2c]);
         let del = delete(&key("k"), None);

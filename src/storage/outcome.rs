@@ -8,13 +8,75 @@ use crate::key::Key;
 /// A store-wide revision: every write takes the next one.
 pub type Revision = u64;
 
-/// A record as read: its value and the revision that last wrote it.
+/// A record as read: its value, the revision that last wrote it, and when
+/// its expiry is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// The value, as JSON.
     pub value: JsonValue,
     /// The revision of the write that last changed it.
     pub revision: Revision,
+    /// When it expires (Unix milliseconds), if it does.
+    pub expires_at_ms: Option<u64>,
+}
+
+/// A piece of a key glob: `*`, `?`, or characters that must be there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GlobToken {
+    /// `*`: any run of characters, none included.
+    AnyRun,
+    /// `?`: exactly one character.
+    OneChar,
+    /// These characters, as they are.
+    Literal(String),
+}
+
+/// What a page of a listing asks for.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// Keys start with this (empty: every key).
+    pub prefix: String,
+    /// Start after this key (from the cursor), or at the prefix.
+    pub after: Option<String>,
+    /// Items on the page, at most.
+    pub limit: usize,
+    /// Whether items carry their values (and due times).
+    pub values: bool,
+    /// Keys must match this, if given.
+    pub glob: Option<Vec<GlobToken>>,
+    /// Keys looked at for the page, at most.
+    pub scan_limit: usize,
+}
+
+/// One item of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListItem {
+    /// The record's key.
+    pub key: String,
+    /// Its revision.
+    pub revision: Revision,
+    /// Its value, if asked for.
+    pub value: Option<JsonValue>,
+    /// When it expires (Unix milliseconds), if asked for and it does.
+    pub expires_at_ms: Option<u64>,
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPage {
+    /// The items, in key order.
+    pub items: Vec<ListItem>,
+    /// The key the next page starts after, or `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// What one step of a delete by prefix did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixDeletion {
+    /// Records deleted in this step.
+    pub deleted: u64,
+    /// Whether records with the prefix remain.
+    pub more: bool,
 }
 
 /// An `If-Match` the record must satisfy, checked in the same step as the write.

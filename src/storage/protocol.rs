@@ -4,7 +4,7 @@
 //! are found at start, never as misread answers.
 
 /// The version of `kv_batch`'s arguments and answers this gateway speaks.
-pub const VERSION: u64 = 3;
+pub const VERSION: u64 = 4;
 
 /// An operation of `kv_batch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,10 @@ pub enum Op {
     Patch,
     /// Several operations, all or none.
     Txn,
+    /// A page of keys in order.
+    List,
+    /// Delete a step's worth of keys with a prefix.
+    DeletePrefix,
 }
 
 impl Op {
@@ -33,6 +37,8 @@ impl Op {
             Op::Delete => "delete",
             Op::Patch => "patch",
             Op::Txn => "txn",
+            Op::List => "list",
+            Op::DeletePrefix => "delete_prefix",
         }
     }
 }
@@ -65,6 +71,11 @@ pub enum Status {
     /// A transaction did not happen; the detail holds the results up to the
     /// failing operation, the revision slot its index.
     Aborted,
+    /// A page of a listing; the detail holds the cursor and the items.
+    Listed,
+    /// A step of a delete by prefix; the detail holds the count and whether
+    /// more remain.
+    DeletedPrefix,
     /// Not run: the batch's reply budget was spent. Send it again.
     Deferred,
     /// Lua refused the arguments; the detail says why.
@@ -95,6 +106,8 @@ impl Status {
             "ok" => Status::Ok,
             "committed" => Status::Committed,
             "aborted" => Status::Aborted,
+            "listed" => Status::Listed,
+            "deleted_prefix" => Status::DeletedPrefix,
             "deferred" => Status::Deferred,
             "bad_request" => Status::BadRequest,
             "too_large" => Status::TooLarge,
@@ -164,6 +177,8 @@ mod tests {
             "ok",
             "committed",
             "aborted",
+            "listed",
+            "deleted_prefix",
             "deferred",
             "bad_request",
             "too_large",
@@ -191,9 +206,9 @@ mod tests {
             .contains("KV_MAX_KEY_BYTES"));
         assert!(info.mismatch(1024, 2000).unwrap().contains("batch_max_ops"));
         let old = ReadyInfo {
-            protocol: 2,
+            protocol: 3,
             ..info
         };
-        assert!(old.mismatch(1024, 128).unwrap().contains("protocol 2"));
+        assert!(old.mismatch(1024, 128).unwrap().contains("protocol 3"));
     }
 }

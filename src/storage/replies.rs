@@ -4,13 +4,13 @@
 
 use super::codec::{self, Detail, JsonValue, Reply};
 use super::outcome::{
-    CreateOutcome, DeleteOutcome, PatchOutcome, PutOutcome, Record, TxnFailure, TxnOp, TxnOutcome,
-    TxnResult,
+    CreateOutcome, DeleteOutcome, ListItem, ListPage, PatchOutcome, PrefixDeletion, PutOutcome,
+    Record, TxnFailure, TxnOp, TxnOutcome, TxnResult,
 };
 use super::protocol::Status;
 use super::StorageError;
 
-/// Reads the one triple of an operation's encoded result.
+/// Reads the one answer of an operation's encoded result.
 pub fn parse(data: &[u8]) -> Result<Reply<'_>, StorageError> {
     codec::read_reply(data)
         .map(|(reply, _)| reply)
@@ -64,7 +64,7 @@ pub fn patch(reply: &Reply<'_>) -> Result<PatchOutcome, StorageError> {
 
 pub fn txn(reply: &Reply<'_>, ops: &[TxnOp]) -> Result<TxnOutcome, StorageError> {
     let (inner, count) = match reply.detail {
-        Detail::Triples(inner, count) => (inner, count),
+        Detail::Array(inner, count) => (inner, count),
         _ if reply.status == Status::Committed || reply.status == Status::Aborted => {
             return Err(StorageError::Internal(
                 "a transaction answered without results".into(),
@@ -73,7 +73,7 @@ pub fn txn(reply: &Reply<'_>, ops: &[TxnOp]) -> Result<TxnOutcome, StorageError>
         _ => return Err(unexpected(reply)),
     };
     let results =
-        codec::triples(inner, count).map_err(|e| StorageError::Internal(e.to_string()))?;
+        codec::answers(inner, count).map_err(|e| StorageError::Internal(e.to_string()))?;
     match reply.status {
         Status::Committed if results.len() == ops.len() => Ok(TxnOutcome::Committed {
             revision: revision(reply)?,
@@ -146,7 +146,80 @@ fn record(reply: &Reply<'_>) -> Result<Record, StorageError> {
     Ok(Record {
         value: value(reply)?,
         revision: revision(reply)?,
+        expires_at_ms: reply.due_ms,
     })
+}
+
+pub fn list(reply: &Reply<'_>) -> Result<ListPage, StorageError> {
+    let (Status::Listed, Detail::Array(mut rd, count)) = (reply.status, reply.detail) else {
+        return Err(unexpected(reply));
+    };
+    let bad = |what: &str| StorageError::Internal(format!("a page of a listing: {what}"));
+    if count == 0 || (count - 1) % 4 != 0 {
+        return Err(bad("wrong length"));
+    }
+    let next = optional_str(&mut rd).map_err(|_| bad("cursor"))?;
+    let mut items = Vec::with_capacity((count - 1) / 4);
+    for _ in 0..(count - 1) / 4 {
+        let key = optional_str(&mut rd)
+            .ok()
+            .flatten()
+            .ok_or_else(|| bad("key"))?;
+        let revision = rmp::decode::read_int::<u64, _>(&mut rd).map_err(|_| bad("revision"))?;
+        let value = match rd.first() {
+            Some(0xc0) => {
+                rd = &rd[1..];
+                None
+            }
+            _ => {
+                let len = rmp::decode::read_str_len(&mut rd).map_err(|_| bad("value"))? as usize;
+                let bytes = rd.get(..len).ok_or_else(|| bad("value cut short"))?;
+                rd = &rd[len..];
+                Some(
+                    codec::msgpack_to_json(bytes)
+                        .map_err(|e| bad(&format!("a value cannot be shown: {e}")))?,
+                )
+            }
+        };
+        let expires_at_ms = match rd.first() {
+            Some(0xc0) => {
+                rd = &rd[1..];
+                None
+            }
+            _ => Some(rmp::decode::read_int::<u64, _>(&mut rd).map_err(|_| bad("due time"))?),
+        };
+        items.push(ListItem {
+            key,
+            revision,
+            value,
+            expires_at_ms,
+        });
+    }
+    Ok(ListPage { items, next })
+}
+
+pub fn delete_prefix(reply: &Reply<'_>) -> Result<PrefixDeletion, StorageError> {
+    let (Status::DeletedPrefix, Detail::Array(mut rd, 2)) = (reply.status, reply.detail) else {
+        return Err(unexpected(reply));
+    };
+    let deleted = rmp::decode::read_int::<u64, _>(&mut rd)
+        .map_err(|_| StorageError::Internal("a delete by prefix: count".into()))?;
+    let more = rmp::decode::read_bool(&mut rd)
+        .map_err(|_| StorageError::Internal("a delete by prefix: more".into()))?;
+    Ok(PrefixDeletion { deleted, more })
+}
+
+/// A string or nil.
+fn optional_str(rd: &mut &[u8]) -> Result<Option<String>, ()> {
+    if rd.first() == Some(&0xc0) {
+        *rd = &rd[1..];
+        return Ok(None);
+    }
+    let len = rmp::decode::read_str_len(rd).map_err(drop)? as usize;
+    let text = rd.get(..len).ok_or(())?;
+    let text = std::str::from_utf8(text).map_err(drop)?.to_owned();
+    *rd = &rd[len..];
+    Ok(Some(text))
 }
 
 /// A deleted record's value; the record is gone even if it cannot be shown.

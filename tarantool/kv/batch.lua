@@ -1,6 +1,7 @@
 -- kv_batch: the operations of many gateway requests in one call (the
 -- protocol is described in kv/protocol.lua).
 local limits = require('kv.limits')
+local listing = require('kv.listing')
 local outcome = require('kv.outcome')
 local records = require('kv.records')
 local revision = require('kv.revision')
@@ -9,14 +10,20 @@ local txn = require('kv.txn')
 -- Each operation: how to run it from its array, and whether it writes.
 local OPS = {
     get = { fn = function(op) return records.get(op[2]) end, writes = false },
-    create = { fn = function(op) return records.create(op[2], op[3]) end, writes = true },
-    put = { fn = function(op) return records.put(op[2], op[3], op[4], op[5]) end, writes = true },
+    create = { fn = function(op) return records.create(op[2], op[3], op[4]) end, writes = true },
+    put = { fn = function(op) return records.put(op[2], op[3], op[4], op[5], op[6]) end, writes = true },
     delete = { fn = function(op) return records.delete(op[2], op[3]) end, writes = true },
     patch = { fn = function(op) return records.patch(op[2], op[3], op[4], op[5]) end, writes = true },
     txn = { fn = function(op) return txn.run(op[2]) end, writes = function(op) return txn.writes(op[2]) end },
+    list = {
+        fn = function(op) return listing.list(op[2], op[3], op[4], op[5], op[6], op[7]) end,
+        writes = false,
+    },
+    delete_prefix = { fn = function(op) return listing.delete_prefix(op[2], op[3]) end, writes = true },
 }
 
-local bad_op = 'an operation is an array {name, key, ...} with name get, create, put, delete, patch or txn'
+local bad_op = 'an operation is an array {name, ...} with name get, create, put, delete, patch, txn,'
+    .. ' list or delete_prefix'
 
 local function writes(op)
     local spec = type(op) == 'table' and OPS[op[1]]
@@ -29,12 +36,13 @@ local function writes(op)
     return spec.writes
 end
 
--- Results are a flat array: status, detail and revision of operation i at
--- 3i-2, 3i-1 and 3i, so no table is built per operation.
-local function put_result(results, i, status, detail, rev)
-    results[3 * i - 2] = status
-    results[3 * i - 1] = detail == nil and box.NULL or detail
-    results[3 * i] = rev == nil and box.NULL or rev
+-- Results are a flat array: status, detail, revision and due time of
+-- operation i at 4i-3 .. 4i, so no table is built per operation.
+local function put_result(results, i, status, detail, rev, due)
+    results[4 * i - 3] = status
+    results[4 * i - 2] = detail == nil and box.NULL or detail
+    results[4 * i - 1] = rev == nil and box.NULL or rev
+    results[4 * i] = due == nil and box.NULL or due
 end
 
 -- The bytes of the values and messages in an answer.
@@ -64,9 +72,9 @@ local function run_op(op, in_transaction)
         return 'bad_request', bad_op
     end
     local savepoint = in_transaction and box.savepoint()
-    local ok, status, detail, rev = pcall(spec.fn, op)
+    local ok, status, detail, rev, due = pcall(spec.fn, op)
     if ok then
-        return status, detail, rev
+        return status, detail, rev, due
     end
     if savepoint then
         box.rollback_to_savepoint(savepoint)
@@ -112,7 +120,7 @@ function M.kv_batch(ops, max_reply_bytes)
     local count = operations(ops)
     if count == nil then
         return { 'bad_request', string.format(
-            'ops must be an array of at most %d operations', limits.max_batch_ops), box.NULL }
+            'ops must be an array of at most %d operations', limits.max_batch_ops), box.NULL, box.NULL }
     end
     local budget = type(max_reply_bytes) == 'number' and max_reply_bytes or math.huge
     local transaction = false
@@ -135,8 +143,8 @@ function M.kv_batch(ops, max_reply_bytes)
         if reply_bytes >= budget then
             put_result(results, i, 'deferred')
         else
-            local status, detail, rev = run_op(ops[i], transaction)
-            put_result(results, i, status, detail, rev)
+            local status, detail, rev, due = run_op(ops[i], transaction)
+            put_result(results, i, status, detail, rev, due)
             reply_bytes = reply_bytes + reply_size(detail)
         end
     end

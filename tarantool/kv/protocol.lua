@@ -2,20 +2,25 @@
 -- kv_batch takes and returns is versioned: a gateway whose version differs
 -- refuses readiness with a message instead of misreading the answers.
 --
--- kv_batch(ops, max_reply_bytes) -> {status1, detail1, revision1, status2, ...}
+-- kv_batch(ops, max_reply_bytes) -> {status1, detail1, revision1, due1, status2, ...}
 --   ops              an array of operations, each an array:
 --                      {'get', key}
---                      {'create', key, value}
---                      {'put', key, value, mode, if_match}
+--                      {'create', key, value, ttl_s}
+--                      {'put', key, value, mode, if_match, ttl_s}
 --                      {'delete', key, if_match}
 --                      {'patch', key, kind, doc, if_match}
 --                      {'txn', ops}
---                    (see kv/records.lua and kv/txn.lua for each)
+--                      {'list', prefix, after, limit, values, glob, scan_limit}
+--                      {'delete_prefix', prefix, limit}
+--                    (see kv/records.lua, kv/txn.lua, kv/listing.lua)
 --   max_reply_bytes  once the answers so far hold this many bytes, the
 --                    remaining operations are not run: 'deferred'
--- Statuses, with their detail and revision:
---   found value rev | missing | created nil rev | exists nil rev
---   updated nil rev | deleted value rev | patched value rev
+-- Each answer is four values: status, detail, revision, due time (the
+-- millisecond a record's expiry is due, or nil). Statuses, with their
+-- detail and revision:
+--   found value rev due | missing | created nil rev | exists nil rev
+--   updated nil rev | deleted value rev | patched value rev due
+--   listed {cursor, key, rev, value, due, ...} | deleted_prefix {count, more}
 --   precondition_failed nil current_rev | conflict message
 --   committed results last_rev | aborted results failed_index  (txn)
 --   deferred (not run: the reply budget was spent; send it again)
@@ -24,7 +29,7 @@ local limits = require('kv.limits')
 
 local M = {}
 
-M.VERSION = 3
+M.VERSION = 4
 
 -- kv_ready() -> {protocol = VERSION, max_key_bytes = N, max_batch_ops = N}
 -- What /ready asks: proves the caller may execute the kv functions and

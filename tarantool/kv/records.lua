@@ -1,14 +1,16 @@
 -- The operations on one record, each returning its outcome as data:
 -- status, detail (a value as MessagePack, a message, or nil), revision.
--- The tuple layout is known here only: {key, value, revision}. Values
--- arrive as raw MessagePack bytes, are checked, written as raw tuple data,
--- and returned as the raw bytes of the field.
+-- The tuple layout is known here only: {key, value, revision[, due_ms]}.
+-- Values arrive as raw MessagePack bytes, are checked, written as raw
+-- tuple data, and returned as the raw bytes of the field. An expired record
+-- is absent for every operation, whether or not the sweeper has run.
 --
 -- Preconditions (`if_match`): nil for none, true for "*" (the record must
 -- exist), or an array of revisions one of which the record must have.
 -- Each check runs in the same step as the write it guards.
 local msgpack = require('msgpack')
 
+local expiry = require('kv.expiry')
 local jsonpatch = require('kv.jsonpatch')
 local limits = require('kv.limits')
 local mptree = require('kv.mptree')
@@ -18,8 +20,11 @@ local validate = require('kv.validate')
 
 local M = {}
 
-local function record(key, value_mp, rev)
-    return '\x93' .. msgpack.encode(key) .. value_mp .. msgpack.encode(rev)
+local function record(key, value_mp, rev, due)
+    if due == nil then
+        return '\x93' .. msgpack.encode(key) .. value_mp .. msgpack.encode(rev)
+    end
+    return '\x94' .. msgpack.encode(key) .. value_mp .. msgpack.encode(rev) .. msgpack.encode(due)
 end
 
 -- What the gateway gets back for a record: the value's MessagePack bytes,
@@ -28,10 +33,31 @@ local function value_of(tuple)
     return raw.field(tuple, 1)
 end
 
-local function write(how, key, value_mp)
+-- The record of `key` unless it is absent or expired.
+local function live(key, now)
+    local tuple = box.space.kv:get(key)
+    if tuple == nil or expiry.expired(tuple, now) then
+        return nil
+    end
+    return tuple
+end
+
+-- Writes the record, replacing `old` (the stored tuple, live or expired,
+-- or nil), due at `due` (or never); returns its revision.
+local function write(key, value_mp, due, old)
     local rev = revision.take()
-    raw.write(how, box.space.kv.id, record(key, value_mp, rev))
+    local how = old == nil and 'box_insert' or 'box_replace'
+    raw.write(how, box.space.kv.id, record(key, value_mp, rev, due))
+    expiry.reschedule(key, old and old[4], due)
     return rev
+end
+
+-- A ttl in seconds, if given: a positive integer.
+local function bad_ttl(ttl_s)
+    if ttl_s ~= nil and (type(ttl_s) ~= 'number' or ttl_s < 1 or ttl_s % 1 ~= 0) then
+        return 'ttl must be a positive integer of seconds'
+    end
+    return nil
 end
 
 local function matches(if_match, tuple)
@@ -60,47 +86,55 @@ local function bad_key(key)
     return validate.key(key, limits.max_key_bytes)
 end
 
--- get(key) -> found value rev | missing
+-- get(key) -> found value rev due_ms | missing  (due_ms: a fourth result)
 function M.get(key)
     local bad = bad_key(key)
     if bad then
         return 'bad_request', bad
     end
-    local tuple = box.space.kv:get(key)
+    local tuple = live(key, expiry.now_ms())
     if tuple == nil then
         return 'missing'
     end
-    return 'found', value_of(tuple), tuple[3]
+    return 'found', value_of(tuple), tuple[3], tuple[4]
 end
 
--- create(key, value) -> created nil rev | exists nil rev
+M.live = live
+M.value_of = value_of
+
+-- create(key, value, ttl_s) -> created nil rev | exists nil rev
 -- No yield between the lookup and the insert, so concurrent creates of one
--- key see exactly one winner.
-function M.create(key, value_mp)
-    local bad = bad_key(key) or validate.value(value_mp)
+-- key see exactly one winner. An expired record counts as absent.
+function M.create(key, value_mp, ttl_s)
+    local bad = bad_key(key) or validate.value(value_mp) or bad_ttl(ttl_s)
     if bad then
         return 'bad_request', bad
     end
-    local tuple = box.space.kv:get(key)
-    if tuple ~= nil then
-        return 'exists', nil, tuple[3]
+    local now = expiry.now_ms()
+    local stored = box.space.kv:get(key)
+    if stored ~= nil and not expiry.expired(stored, now) then
+        return 'exists', nil, stored[3]
     end
-    return 'created', nil, write('box_insert', key, value_mp)
+    return 'created', nil, write(key, value_mp, expiry.due(ttl_s, now), stored)
 end
 
 local PUT_MODES = { update = true, upsert = true, create = true }
 
--- put(key, value, mode, if_match) -> created|updated nil rev
+-- put(key, value, mode, if_match, ttl_s) -> created|updated nil rev
 --   | missing | precondition_failed nil current_rev
 -- mode 'update' replaces an existing record only, 'upsert' also creates,
--- 'create' creates only (If-None-Match: *, a taken key fails the precondition).
-function M.put(key, value_mp, mode, if_match)
-    local bad = bad_key(key) or validate.value(value_mp)
+-- 'create' creates only (If-None-Match: *, a taken key fails the
+-- precondition). The whole record is replaced: without a ttl, any expiry
+-- it had is gone (as with Redis SET).
+function M.put(key, value_mp, mode, if_match, ttl_s)
+    local bad = bad_key(key) or validate.value(value_mp) or bad_ttl(ttl_s)
         or (not PUT_MODES[mode] and 'mode must be update, upsert or create')
     if bad then
         return 'bad_request', bad
     end
-    local tuple = box.space.kv:get(key)
+    local now = expiry.now_ms()
+    local stored = box.space.kv:get(key)
+    local tuple = not expiry.expired(stored, now) and stored or nil
     if not matches(if_match, tuple) or (mode == 'create' and tuple ~= nil) then
         return 'precondition_failed', nil, current(tuple)
     end
@@ -108,7 +142,7 @@ function M.put(key, value_mp, mode, if_match)
         return 'missing'
     end
     local status = tuple and 'updated' or 'created'
-    return status, nil, write('box_replace', key, value_mp)
+    return status, nil, write(key, value_mp, expiry.due(ttl_s, now), stored)
 end
 
 -- delete(key, if_match) -> deleted value rev | missing | precondition_failed
@@ -117,7 +151,7 @@ function M.delete(key, if_match)
     if bad then
         return 'bad_request', bad
     end
-    local tuple = box.space.kv:get(key)
+    local tuple = live(key, expiry.now_ms())
     if not matches(if_match, tuple) then
         return 'precondition_failed', nil, current(tuple)
     end
@@ -125,6 +159,7 @@ function M.delete(key, if_match)
         return 'missing'
     end
     box.space.kv:delete(key)
+    expiry.reschedule(key, tuple[4], nil)
     revision.deleted = true
     return 'deleted', value_of(tuple), revision.take()
 end
@@ -138,7 +173,7 @@ local function apply_patch(value_mp, kind, doc)
     error('a patch is {merge, value_mp} or {json, ops}')
 end
 
--- patch(key, kind, doc, if_match) -> patched value rev | missing
+-- patch(key, kind, doc, if_match) -> patched value rev due_ms | missing
 --   | precondition_failed nil rev | conflict message
 -- kind 'merge': doc is an RFC 7396 merge patch (raw MessagePack);
 -- kind 'json': doc is an RFC 6902 patch as kv/jsonpatch.lua takes it.
@@ -147,7 +182,7 @@ function M.patch(key, kind, doc, if_match)
     if bad then
         return 'bad_request', bad
     end
-    local tuple = box.space.kv:get(key)
+    local tuple = live(key, expiry.now_ms())
     if not matches(if_match, tuple) then
         return 'precondition_failed', nil, current(tuple)
     end
@@ -166,7 +201,8 @@ function M.patch(key, kind, doc, if_match)
     if invalid then
         return 'conflict', 'the result cannot be stored: ' .. invalid
     end
-    return 'patched', value_mp, write('box_replace', key, value_mp)
+    -- A patch keeps the record's expiry.
+    return 'patched', value_mp, write(key, value_mp, tuple[4], tuple)
 end
 
 -- check(key, rev, absent) -> ok | precondition_failed nil current_rev
@@ -176,7 +212,7 @@ function M.check(key, rev, absent)
     if bad then
         return 'bad_request', bad
     end
-    local tuple = box.space.kv:get(key)
+    local tuple = live(key, expiry.now_ms())
     local holds
     if absent == true then
         holds = tuple == nil

@@ -43,6 +43,32 @@ local migrations = {
             { name = 'revision', type = 'unsigned' },
         })
     end,
+    -- 3: listing and expiry. A TREE index on the key, so a page of a
+    -- listing starts at its cursor (the HASH primary index stays: the
+    -- schema the project promises, and the fastest lookup by key). A
+    -- record may carry a fourth field, the millisecond its expiry is due;
+    -- kv_expiry lists those keys in the order they expire, so only records
+    -- with an expiry cost anything for it.
+    function()
+        local kv = box.space.kv
+        kv:format({
+            { name = 'key', type = 'string' },
+            { name = 'value', type = 'map' },
+            { name = 'revision', type = 'unsigned' },
+            { name = 'expires_at_ms', type = 'unsigned', is_nullable = true },
+        })
+        kv:create_index('ordered', { type = 'tree', parts = { 'key' }, if_not_exists = true })
+        local expiry = box.schema.space.create('kv_expiry', {
+            if_not_exists = true,
+            format = {
+                { name = 'expires_at_ms', type = 'unsigned' },
+                { name = 'key', type = 'string' },
+            },
+        })
+        expiry:create_index('primary', {
+            type = 'tree', parts = { 'expires_at_ms', 'key' }, if_not_exists = true,
+        })
+    end,
 }
 
 local M = {}

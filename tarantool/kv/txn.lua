@@ -4,7 +4,7 @@
 --     {'create', key, value} {'update', key, value} {'patch', key, merge}
 --     {'delete', key} {'get', key} {'check', key, rev} {'check', key, nil, true}
 -- -> committed results last_rev | aborted results failed_index
--- results: status, detail, revision of each operation run (flat); when
+-- results: status, detail, revision, due time of each operation run (flat); when
 -- aborted they end with the failing one, whose index (0-based) is returned.
 local outcome = require('kv.outcome')
 local records = require('kv.records')
@@ -45,9 +45,9 @@ function M.run(ops)
     local last = nil
     for i, op in ipairs(ops) do
         local spec = type(op) == 'table' and OPS[op[1]]
-        local ok, status, detail, rev
+        local ok, status, detail, rev, due
         if spec then
-            ok, status, detail, rev = pcall(spec.fn, op)
+            ok, status, detail, rev, due = pcall(spec.fn, op)
             if not ok then
                 status, detail = outcome.of_error(status)
             end
@@ -58,6 +58,7 @@ function M.run(ops)
         results[n + 1] = status
         results[n + 2] = detail == nil and box.NULL or detail
         results[n + 3] = rev == nil and box.NULL or rev
+        results[n + 4] = due == nil and box.NULL or due
         if not spec or status ~= spec.ok then
             if savepoint then
                 box.rollback_to_savepoint(savepoint)

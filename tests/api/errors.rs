@@ -393,8 +393,8 @@ async fn an_unknown_route_is_404_json() {
 async fn a_wrong_method_is_405_with_allow() {
     let app = spawn_app().await;
     for (method, path, allow) in [
-        (Method::GET, "/kv", "POST"),
-        (Method::DELETE, "/kv", "POST"),
+        (Method::PUT, "/kv", "GET, POST, DELETE"),
+        (Method::PATCH, "/kv", "GET, POST, DELETE"),
         (
             Method::POST,
             "/kv/some-key",

@@ -5,11 +5,13 @@
 mod batch;
 mod binary;
 mod errors;
+mod expiry;
 mod failures;
 mod health;
 mod helpers;
 mod http_edges;
 mod kv;
+mod listing;
 mod lua_guards;
 mod patch;
 mod rate_limit;

@@ -233,7 +233,7 @@ async fn upsert_creates_or_replaces_in_one_step() {
     assert_json(
         unknown,
         400,
-        json!({"error": "invalid parameter", "detail": "unknown parameter \"upsret\"; this request takes upsert"}),
+        json!({"error": "invalid parameter", "detail": "unknown parameter \"upsret\"; this request takes upsert, ttl"}),
     )
     .await;
 }

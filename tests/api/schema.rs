@@ -138,11 +138,11 @@ async fn kv_batch_answers_malformed_operations_one_by_one() {
         .call_fn("kv_batch", &(ops,))
         .await
         .expect("kv_batch is allowed");
-    // A flat array: status, detail, revision, status, detail, revision, ...
+    // A flat array: status, detail, revision, due time, status, ...
     let (results,): (Vec<rmpv::Value>,) = response.decode().unwrap();
     let statuses: Vec<_> = results
         .iter()
-        .step_by(3)
+        .step_by(4)
         .map(|s| s.as_str().unwrap())
         .collect();
     assert_eq!(

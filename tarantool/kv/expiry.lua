@@ -1,0 +1,109 @@
+-- Expiry: a record may carry the millisecond its expiry is due (tuple field
+-- 4); from then on it is gone for every operation, before any background
+-- work has removed it. kv_expiry holds {expires_at_ms, key} for those
+-- records, in due order, and a fiber deletes due records in bounded
+-- batches, each expiry a write with its own revision.
+local fiber = require('fiber')
+local log = require('log')
+
+local revision = require('kv.revision')
+
+local M = {}
+
+-- Records deleted per sweeper transaction, and the pause between sweeps
+-- when nothing is due (init.lua sets it from TARANTOOL_EXPIRY_SWEEP_MS).
+M.BATCH = 1000
+M.INTERVAL_S = 0.1
+
+-- Milliseconds since the epoch, by the event loop's clock (cheap, and the
+-- same for every operation of a batch).
+function M.now_ms()
+    return math.floor(fiber.time() * 1000)
+end
+
+-- Whether `tuple` (a record, or nil) is expired at `now`.
+function M.expired(tuple, now)
+    local due = tuple ~= nil and tuple[4]
+    return due ~= nil and due ~= false and due <= now
+end
+
+-- The due time for a ttl of `ttl_s` seconds written now, or nil for none.
+function M.due(ttl_s, now)
+    if ttl_s == nil then
+        return nil
+    end
+    return now + ttl_s * 1000
+end
+
+-- Keeps kv_expiry in step with a record of `key` whose due time goes from
+-- `old` to `new` (either may be nil).
+function M.reschedule(key, old, new)
+    if old == new then
+        return
+    end
+    if old ~= nil then
+        box.space.kv_expiry:delete({ old, key })
+    end
+    if new ~= nil then
+        box.space.kv_expiry:replace({ new, key })
+    end
+end
+
+-- Deletes the records due by `now`, at most `limit` of them, in the
+-- current transaction; returns how many.
+function M.sweep(now, limit)
+    local due = {}
+    for _, row in box.space.kv_expiry:pairs({}, { iterator = 'GE' }) do
+        if row[1] > now or #due >= limit then
+            break
+        end
+        due[#due + 1] = row
+    end
+    for _, row in ipairs(due) do
+        box.space.kv_expiry:delete({ row[1], row[2] })
+        local tuple = box.space.kv:get(row[2])
+        if tuple ~= nil and tuple[4] == row[1] then
+            box.space.kv:delete(row[2])
+            revision.take()
+            revision.deleted = true
+        end
+    end
+    return #due
+end
+
+-- The sweeper: on a writable instance, deletes due records in batches of
+-- BATCH, one transaction each, yielding between them, so no other request
+-- waits for more than one batch.
+local function sweeper()
+    while true do
+        local swept = 0
+        if not box.info.ro then
+            local ok, err = pcall(function()
+                box.begin()
+                revision.deleted = false
+                swept = M.sweep(M.now_ms(), M.BATCH)
+                if revision.deleted then
+                    revision.store_floor()
+                end
+                box.commit()
+            end)
+            if not ok then
+                if box.is_in_txn() then
+                    box.rollback()
+                end
+                log.error('kv-gateway: expiry sweep failed: %s', tostring(err))
+            end
+        end
+        if swept < M.BATCH then
+            fiber.sleep(M.INTERVAL_S)
+        else
+            fiber.yield()
+        end
+    end
+end
+
+function M.start()
+    fiber.create(sweeper):name('kv-expiry')
+end
+
+return M
