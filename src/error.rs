@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::key::KeyError;
 use crate::patch_body::{ACCEPT_PATCH, PATCH_FORMATS};
-use crate::storage::StorageError;
+use crate::storage::{FieldRefusal, StorageError};
 
 /// Seconds a client is asked to wait after a 503.
 const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 1;
@@ -68,6 +68,12 @@ pub enum ApiError {
     /// A patch cannot apply to the current value; nothing changed.
     #[error("patch conflict")]
     PatchConflict(String),
+    /// A unique field's value belongs to another record; nothing changed.
+    #[error("field value already taken")]
+    FieldTaken(String),
+    /// A query names no field with a declared index.
+    #[error("field not indexed")]
+    FieldNotIndexed(String),
     /// `DELETE /kv` without a prefix, while `api.allow_delete_all` is off.
     #[error("deleting every key is disabled")]
     DeleteAllDisabled,
@@ -91,7 +97,8 @@ impl ApiError {
             ApiError::InvalidBody(detail)
             | ApiError::InvalidHeader(detail)
             | ApiError::InvalidParameter(detail)
-            | ApiError::PatchConflict(detail) => Some(detail.clone()),
+            | ApiError::PatchConflict(detail)
+            | ApiError::FieldNotIndexed(detail) => Some(detail.clone()),
             ApiError::InvalidKey(err) => Some(err.to_string()),
             ApiError::NotReady(err) => Some(err.to_string()),
             ApiError::InTxn { error, .. } => error.detail(),
@@ -126,6 +133,10 @@ impl ApiError {
             error: self.to_string(),
             detail: self.detail(),
             code: self.code(),
+            field: match self.innermost() {
+                ApiError::FieldTaken(field) => Some(field.clone()),
+                _ => None,
+            },
             op: match self {
                 ApiError::InTxn { op, .. } => Some(*op),
                 _ => None,
@@ -136,6 +147,15 @@ impl ApiError {
             self.status_code(),
             serde_json::to_vec(&body).unwrap_or_default(),
         )
+    }
+}
+
+impl From<FieldRefusal> for ApiError {
+    fn from(refusal: FieldRefusal) -> Self {
+        match refusal {
+            FieldRefusal::InvalidValue(why) => ApiError::InvalidBody(why),
+            FieldRefusal::Taken(field) => ApiError::FieldTaken(field),
+        }
     }
 }
 
@@ -160,7 +180,8 @@ impl ResponseError for ApiError {
             | ApiError::InvalidHeader(_)
             | ApiError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ApiError::PatchConflict(_) => StatusCode::CONFLICT,
+            ApiError::PatchConflict(_) | ApiError::FieldTaken(_) => StatusCode::CONFLICT,
+            ApiError::FieldNotIndexed(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::DeleteAllDisabled => StatusCode::FORBIDDEN,
             ApiError::InTxn { error, .. } => error.status_code(),
@@ -212,7 +233,7 @@ impl ResponseError for ApiError {
 }
 
 /// The one shape of every error body: `error` first, then `detail`,
-/// `code` and (in a transaction) `op` where there are any.
+/// `code`, `field` and (in a transaction) `op` where there are any.
 #[derive(serde::Serialize)]
 struct ErrorBody {
     error: String,
@@ -220,6 +241,8 @@ struct ErrorBody {
     detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     op: Option<usize>,
 }
@@ -330,6 +353,24 @@ mod tests {
                 ApiError::PatchConflict("z".into()),
                 409,
                 json!({"error": "patch conflict", "detail": "z"}),
+            ),
+            (
+                ApiError::FieldTaken("slack".into()),
+                409,
+                json!({"error": "field value already taken", "field": "slack"}),
+            ),
+            (
+                ApiError::FieldNotIndexed("indexed fields: a".into()),
+                400,
+                json!({"error": "field not indexed", "detail": "indexed fields: a"}),
+            ),
+            (
+                ApiError::InTxn {
+                    op: 2,
+                    error: Box::new(ApiError::FieldTaken("slack".into())),
+                },
+                409,
+                json!({"error": "field value already taken", "field": "slack", "op": 2}),
             ),
             (
                 ApiError::DeleteAllDisabled,

@@ -77,9 +77,17 @@ fn glob(pattern: &str) -> Result<Vec<GlobToken>, ApiError> {
     Ok(tokens)
 }
 
-/// The page `GET /kv?...` asks for.
+/// What a field term's name starts with: `where.slack=ann%40x.io`.
+const WHERE: &str = "where.";
+
+/// The page `GET /kv?...` asks for. With `where.<path>=` terms it is a query
+/// through a field index, whose items carry values unless `values=false`.
 pub fn parse(query: &str, limits: &LimitSettings) -> Result<ListQuery, ApiError> {
-    let query = Query::parse(query, PARAMETERS)?;
+    let query = Query::parse_with(query, PARAMETERS, Some(WHERE))?;
+    let terms: Vec<(String, String)> = query
+        .family(WHERE)
+        .map(|(path, value)| (path.to_owned(), value.to_owned()))
+        .collect();
     let limit = match query.get("limit") {
         None => DEFAULT_LIMIT,
         Some(text) => text
@@ -113,8 +121,9 @@ pub fn parse(query: &str, limits: &LimitSettings) -> Result<ListQuery, ApiError>
             .map(|c| resume_after(c, limits.max_key_bytes))
             .transpose()?,
         limit,
-        values: query.flag("values")?,
+        values: query.flag_or("values", !terms.is_empty())?,
         glob: pattern.map(glob).transpose()?,
+        terms,
         scan_limit: limits.max_list_scan,
     })
 }
@@ -177,5 +186,21 @@ mod tests {
             "values must be true or false, not \"maybe\""
         );
         assert!(detail("ttl=5").starts_with("unknown parameter \"ttl\""));
+        assert!(detail("where.=1").starts_with("unknown parameter \"where.\""));
+    }
+
+    #[test]
+    fn where_terms_are_collected_and_bring_values_by_default() {
+        let query = parse("where.slack=ann%40x.io&where.profile.age=42", &limits()).unwrap();
+        assert_eq!(
+            query.terms,
+            [
+                ("slack".to_owned(), "ann@x.io".to_owned()),
+                ("profile.age".to_owned(), "42".to_owned())
+            ]
+        );
+        assert!(query.values);
+        assert!(!parse("where.a=1&values=false", &limits()).unwrap().values);
+        assert!(!parse("prefix=a", &limits()).unwrap().values);
     }
 }

@@ -13,16 +13,31 @@ pub struct Query(Vec<(String, String)>);
 impl Query {
     /// Parses `query` (`a=1&b=x%20y`), allowing only the names in `allowed`.
     pub fn parse(query: &str, allowed: &[&str]) -> Result<Query, ApiError> {
+        Query::parse_with(query, allowed, None)
+    }
+
+    /// Like `parse`, also allowing any name that starts with `family`
+    /// (`where.` for `where.slack`), which must have more after it.
+    pub fn parse_with(
+        query: &str,
+        allowed: &[&str],
+        family: Option<&str>,
+    ) -> Result<Query, ApiError> {
         let mut pairs = Vec::new();
         for part in query.split('&').filter(|part| !part.is_empty()) {
             let (name, value) = part.split_once('=').unwrap_or((part, ""));
             let name = decode(name)?;
-            if !allowed.contains(&name.as_str()) {
-                let takes = if allowed.is_empty() {
+            let in_family =
+                family.is_some_and(|f| name.strip_prefix(f).is_some_and(|rest| !rest.is_empty()));
+            if !allowed.contains(&name.as_str()) && !in_family {
+                let mut takes = if allowed.is_empty() {
                     "no parameters".to_owned()
                 } else {
                     allowed.join(", ")
                 };
+                if let Some(family) = family {
+                    takes.push_str(&format!(", {family}<field>"));
+                }
                 return Err(ApiError::InvalidParameter(format!(
                     "unknown parameter {name:?}; this request takes {takes}"
                 )));
@@ -43,10 +58,23 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The parameters whose names start with `family`, that prefix cut off.
+    pub fn family<'a>(&'a self, family: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.0.iter().filter_map(move |(name, value)| {
+            name.strip_prefix(family).map(|rest| (rest, value.as_str()))
+        })
+    }
+
     /// `name` as a boolean (`true` or `false`), false when absent.
     pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        self.flag_or(name, false)
+    }
+
+    /// `name` as a boolean, `default` when absent.
+    pub fn flag_or(&self, name: &str, default: bool) -> Result<bool, ApiError> {
         match self.get(name) {
-            None | Some("false") => Ok(false),
+            None => Ok(default),
+            Some("false") => Ok(false),
             Some("true") => Ok(true),
             Some(other) => Err(ApiError::InvalidParameter(format!(
                 "{name} must be true or false, not {other:?}"

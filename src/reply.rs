@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, Responder};
 use crate::key::Key;
 use crate::list_query::cursor;
 use crate::preconditions::etag;
-use crate::storage::{JsonValue, ListPage, Record, Revision, TxnResult};
+use crate::storage::{FieldIndex, JsonValue, ListPage, Record, Revision, TxnResult};
 
 /// What a successful kv operation answers.
 #[derive(Debug)]
@@ -57,6 +57,8 @@ pub enum KvReply {
     List(ListPage),
     /// `DELETE /kv?prefix=`: this many records deleted.
     BulkDeleted(u64),
+    /// `GET /indexes`: the declared field indexes.
+    Indexes(Vec<FieldIndex>),
 }
 
 impl KvReply {
@@ -91,7 +93,8 @@ impl KvReply {
             KvReply::Deleted { .. }
             | KvReply::Txn { .. }
             | KvReply::List(_)
-            | KvReply::BulkDeleted(_) => None,
+            | KvReply::BulkDeleted(_)
+            | KvReply::Indexes(_) => None,
         }
     }
 
@@ -106,6 +109,20 @@ impl KvReply {
             KvReply::Exists { .. } | KvReply::NotModified { .. } => Vec::new(),
             KvReply::List(page) => list(page),
             KvReply::BulkDeleted(count) => format!(r#"{{"deleted":{count}}}"#).into_bytes(),
+            KvReply::Indexes(indexes) => {
+                let indexes: Vec<serde_json::Value> = indexes
+                    .iter()
+                    .map(|index| {
+                        serde_json::json!({
+                            "field": index.field,
+                            "type": index.kind,
+                            "unique": index.unique,
+                        })
+                    })
+                    .collect();
+                // Serialising plain JSON values cannot fail.
+                serde_json::to_vec(&serde_json::json!({ "indexes": indexes })).unwrap_or_default()
+            }
             KvReply::Deleted { key, value } => deleted(key, value.as_ref()),
             KvReply::Txn { revision, results } => {
                 let mut out = format!(r#"{{"revision":{revision},"results":["#).into_bytes();

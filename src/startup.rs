@@ -11,7 +11,7 @@ use governor_middleware::NoOpMiddleware;
 use crate::access_log::log_requests;
 use crate::client_ip::{forget_idle_clients, ClientIpKey};
 use crate::http_server;
-use crate::routes::{collection, health, kv, method_not_allowed, not_found, txn};
+use crate::routes::{collection, health, indexes, kv, method_not_allowed, not_found, txn};
 use crate::settings::{RateLimitSettings, Settings};
 use crate::storage::Storage;
 
@@ -81,6 +81,12 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
             .service(
                 web::resource("/ready")
                     .route(web::get().to(health::ready))
+                    .default_service(web::to(method_not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/indexes")
+                    .wrap(Condition::new(limited, governor()))
+                    .route(web::get().to(indexes::indexes))
                     .default_service(web::to(method_not_allowed("GET"))),
             )
             .service(

@@ -12,6 +12,7 @@
 --   KV_GATEWAY_PASSWORD              its password          (required)
 --   KV_MAX_KEY_BYTES                 longest key, bytes    (default 1024)
 --   TARANTOOL_EXPIRY_SWEEP_MS        pause of the expiry sweeper when nothing is due (default 100)
+--   KV_INDEXES                       indexes on value fields: path[:type][:unique],... (default none)
 --
 -- The functions never decode a stored value into Lua: Lua numbers would turn
 -- 2.0 into 2 on the way back. Values arrive as raw MessagePack bytes, are
@@ -70,9 +71,16 @@ require('log').info('kv-gateway: reads see %s', read_confirmed
 local limits = require('kv.limits')
 limits.max_key_bytes = env.positive_integer('KV_MAX_KEY_BYTES', limits.max_key_bytes)
 
+local fields = require('kv.fields')
+local declared, bad_indexes = fields.parse(env.string('KV_INDEXES', ''))
+if declared == nil then
+    env.die(bad_indexes)
+end
+
 local access = require('kv.access')
 local batch = require('kv.batch')
 local expiry = require('kv.expiry')
+local field_schema = require('kv.field_schema')
 local protocol = require('kv.protocol')
 local revision = require('kv.revision')
 local schema = require('kv.schema')
@@ -90,10 +98,17 @@ end
 
 if not box.info.ro then
     schema.migrate()
-    access.lock_down()
-    access.grant_gateway(user, password, names)
 end
 revision.restore()
+if not box.info.ro then
+    access.lock_down()
+    access.grant_gateway(user, password, names)
+    local violation = field_schema.sync(declared)
+    if violation then
+        env.die(violation)
+    end
+end
+fields.declared = declared
 -- Deletes expired records in the background, only while writable.
 expiry.INTERVAL_S = env.positive_integer('TARANTOOL_EXPIRY_SWEEP_MS', 100) / 1000
 expiry.start()

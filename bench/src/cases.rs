@@ -12,6 +12,8 @@ use crate::stacks::Persistence;
 pub enum Serves {
     /// A kv-gateway stack: the gateway's HTTP API, or its Tarantool's iproto.
     Gateway,
+    /// A kv-gateway stack whose Tarantool declares `INDEXES` (not in A/B runs).
+    GatewayIndexed,
     /// Webdis in front of a Redis that keeps its data this way.
     Webdis(Persistence),
 }
@@ -68,8 +70,12 @@ const fn ceiling(id: &'static str, label: &'static str, load: Load) -> Case {
     }
 }
 
+/// The field indexes of the `GatewayIndexed` stack: two unique string
+/// fields every preloaded value has (bench/src/values.rs).
+pub const INDEXES: &str = "email:string:unique,name:string:unique";
+
 use Load::{Iproto, Wrk};
-use Serves::{Gateway, Webdis};
+use Serves::{Gateway, GatewayIndexed, Webdis};
 
 /// Every case, in the order a round runs them: the two sides of a
 /// comparison next to each other.
@@ -89,11 +95,25 @@ pub const CASES: &[Case] = &[
         Some("webdis-get"),
     ),
     case(
+        "where",
+        "GET /kv?where.email= (unique string index)",
+        GatewayIndexed,
+        Wrk("where.lua"),
+        None,
+    ),
+    case(
         "put",
         "PUT existing key",
         Gateway,
         Wrk("put.lua"),
         Some("put"),
+    ),
+    case(
+        "put-indexed",
+        "PUT existing key (2 unique string indexes)",
+        GatewayIndexed,
+        Wrk("put.lua"),
+        None,
     ),
     case(
         "webdis-set",

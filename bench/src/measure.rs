@@ -106,7 +106,7 @@ impl Bench {
     ) -> Row {
         let role = match (case.ceiling, case.serves) {
             (true, _) => "ceiling",
-            (false, Serves::Gateway) => "gateway",
+            (false, Serves::Gateway | Serves::GatewayIndexed) => "gateway",
             (false, Serves::Webdis(_)) => "webdis",
         };
         Row {

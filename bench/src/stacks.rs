@@ -52,11 +52,13 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Starts Tarantool with `build`'s init.lua and the gateway in front of
-    /// it, with `build.workers` HTTP workers and the rate limit off.
+    /// Starts Tarantool with `build`'s init.lua (and `KV_INDEXES=indexes` if
+    /// given) and the gateway in front of it, with `build.workers` HTTP
+    /// workers and the rate limit off.
     pub fn gateway(
         name: &str,
         build: &GatewayBuild,
+        indexes: Option<&str>,
         work: &Path,
         cpus: &CpuSet,
     ) -> Result<Stack, String> {
@@ -72,6 +74,9 @@ impl Stack {
             .env("TARANTOOL_WORK_DIR", &data)
             .env("KV_GATEWAY_PASSWORD", &password)
             .env("TARANTOOL_MEMTX_MEMORY", TARANTOOL_MEMTX_MEMORY.to_string());
+        if let Some(indexes) = indexes {
+            tarantool.env("KV_INDEXES", indexes);
+        }
         let back = Server::spawn(
             &format!("{name}: tarantool"),
             tarantool,

@@ -189,10 +189,22 @@ fn start_stacks(opts: &Options, work: &Path) -> Result<Vec<Stack>, String> {
     let mut stacks = Vec::new();
     let needs = |s: Serves| opts.cases.iter().any(|c| c.serves == s);
     if let Some(build_b) = &opts.build_b {
-        stacks.push(Stack::gateway("A", &opts.build_a, work, cpus)?);
-        stacks.push(Stack::gateway("B", build_b, work, cpus)?);
-    } else if needs(Serves::Gateway) {
-        stacks.push(Stack::gateway("gateway", &opts.build_a, work, cpus)?);
+        stacks.push(Stack::gateway("A", &opts.build_a, None, work, cpus)?);
+        stacks.push(Stack::gateway("B", build_b, None, work, cpus)?);
+    } else {
+        if needs(Serves::Gateway) {
+            stacks.push(Stack::gateway("gateway", &opts.build_a, None, work, cpus)?);
+        }
+        if needs(Serves::GatewayIndexed) {
+            let indexes = Some(cases::INDEXES);
+            stacks.push(Stack::gateway(
+                "indexed",
+                &opts.build_a,
+                indexes,
+                work,
+                cpus,
+            )?);
+        }
     }
     for (name, p) in [
         ("webdis", Persistence::Aof),
@@ -218,6 +230,7 @@ fn run_cases(opts: &Options, bench: &Bench, stacks: &mut [Stack]) -> Result<Vec<
             let names: &[&str] = match case.serves {
                 _ if opts.ab() => &["A", "B"],
                 Serves::Gateway => &["gateway"],
+                Serves::GatewayIndexed => &["indexed"],
                 Serves::Webdis(Persistence::Aof) => &["webdis"],
                 Serves::Webdis(Persistence::None) => &["webdis-mem"],
             };

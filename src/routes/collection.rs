@@ -9,6 +9,7 @@ use crate::query::Query;
 use crate::reply::KvReply;
 use crate::routes::kv::{self, Ctx};
 use crate::settings::ApiSettings;
+use crate::storage::ListOutcome;
 
 /// Records one step of a delete by prefix removes, in one transaction: the
 /// bound on how long it keeps other writes waiting.
@@ -33,9 +34,14 @@ pub async fn collection(
 
 /// `GET /kv?prefix=&limit=&cursor=&values=&match=`: a page of keys in
 /// byte order; `cursor` is where the next page starts, null on the last.
+/// With `where.<field>=` terms, the records whose fields hold those values.
 async fn list(req: &HttpRequest, ctx: &Ctx) -> Result<KvReply, ApiError> {
     let query = list_query::parse(req.query_string(), &ctx.limits)?;
-    Ok(KvReply::List(ctx.storage.list(&query).await?))
+    match ctx.storage.list(&query).await? {
+        ListOutcome::Page(page) => Ok(KvReply::List(page)),
+        ListOutcome::NotIndexed(which) => Err(ApiError::FieldNotIndexed(which)),
+        ListOutcome::InvalidQuery(why) => Err(ApiError::InvalidParameter(why)),
+    }
 }
 
 /// `DELETE /kv?prefix=p`: every key with the prefix, `DELETE_STEP` records

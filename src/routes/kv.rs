@@ -65,6 +65,7 @@ pub async fn create(
     {
         CreateOutcome::Created(revision) => Ok(KvReply::Created(revision)),
         CreateOutcome::AlreadyExists => Err(ApiError::KeyExists),
+        CreateOutcome::Refused(refusal) => Err(refusal.into()),
     }
 }
 
@@ -140,6 +141,7 @@ async fn put(req: &HttpRequest, payload: web::Payload, ctx: &Ctx) -> Result<KvRe
         PutOutcome::Updated(revision) => Ok(KvReply::Updated(revision)),
         PutOutcome::NotFound => Err(ApiError::KeyNotFound),
         PutOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
+        PutOutcome::Refused(refusal) => Err(refusal.into()),
     }
 }
 
@@ -157,6 +159,7 @@ async fn patch(req: &HttpRequest, payload: web::Payload, ctx: &Ctx) -> Result<Kv
         PatchOutcome::NotFound => Err(ApiError::KeyNotFound),
         PatchOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
         PatchOutcome::Conflict(why) => Err(ApiError::PatchConflict(why)),
+        PatchOutcome::Refused(refusal) => Err(refusal.into()),
     }
 }
 

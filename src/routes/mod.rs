@@ -2,6 +2,7 @@
 
 pub mod collection;
 pub mod health;
+pub mod indexes;
 pub mod kv;
 pub mod txn;
 

@@ -32,6 +32,7 @@ pub async fn txn(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Kv
                 TxnFailure::NoSpace => {
                     ApiError::InsufficientStorage(crate::storage::StorageError::NoSpace)
                 }
+                TxnFailure::Refused(refusal) => refusal.into(),
             }),
         }),
     }

@@ -14,9 +14,9 @@ pub mod tarantool;
 
 pub use codec::{EncodedValue, JsonValue};
 pub use outcome::{
-    CreateOutcome, DeleteOutcome, GlobToken, IfMatch, JsonPatchOp, ListItem, ListPage, ListQuery,
-    Patch, PatchOutcome, PrefixDeletion, PutMode, PutOutcome, Record, Revision, TxnFailure, TxnOp,
-    TxnOutcome, TxnResult,
+    CreateOutcome, DeleteOutcome, FieldIndex, FieldRefusal, GlobToken, IfMatch, JsonPatchOp,
+    ListItem, ListOutcome, ListPage, ListQuery, Patch, PatchOutcome, PrefixDeletion, PutMode,
+    PutOutcome, Record, Revision, TxnFailure, TxnOp, TxnOutcome, TxnResult,
 };
 
 use crate::key::Key;
@@ -119,10 +119,22 @@ impl Storage {
         replies::put(&replies::parse(&data)?)
     }
 
-    /// A page of keys, as `query` asks.
-    pub async fn list(&self, query: &ListQuery) -> Result<ListPage, StorageError> {
-        let data = self.batcher.submit(Kind::Read, ops::list(query)).await?;
+    /// A page of keys, as `query` asks: in key order, or found through a
+    /// field index when it has terms.
+    pub async fn list(&self, query: &ListQuery) -> Result<ListOutcome, StorageError> {
+        let op = if query.terms.is_empty() {
+            ops::list(query)
+        } else {
+            ops::query(query)
+        };
+        let data = self.batcher.submit(Kind::Read, op).await?;
         replies::list(&replies::parse(&data)?)
+    }
+
+    /// The indexes declared on fields of the values (`KV_INDEXES`).
+    pub async fn indexes(&self) -> Result<Vec<FieldIndex>, StorageError> {
+        let data = self.batcher.submit(Kind::Read, ops::indexes()).await?;
+        replies::indexes(&replies::parse(&data)?)
     }
 
     /// Deletes up to `limit` keys with `prefix`, in one transaction.

@@ -128,6 +128,41 @@ pub fn list(query: &ListQuery) -> Vec<u8> {
     out
 }
 
+/// `{'query', terms, prefix, after, limit, values, scan_limit}` with the
+/// terms `{path, text}` pairs.
+pub fn query(query: &ListQuery) -> Vec<u8> {
+    let mut out = Vec::with_capacity(query.prefix.len() + 64);
+    let _ = rmp::encode::write_array_len(&mut out, 7);
+    let _ = rmp::encode::write_str(&mut out, Op::Query.name());
+    let _ = rmp::encode::write_array_len(&mut out, query.terms.len() as u32);
+    for (path, text) in &query.terms {
+        let _ = rmp::encode::write_array_len(&mut out, 2);
+        let _ = rmp::encode::write_str(&mut out, path);
+        let _ = rmp::encode::write_str(&mut out, text);
+    }
+    let _ = rmp::encode::write_str(&mut out, &query.prefix);
+    match &query.after {
+        Some(after) => {
+            let _ = rmp::encode::write_str(&mut out, after);
+        }
+        None => {
+            let _ = rmp::encode::write_nil(&mut out);
+        }
+    }
+    let _ = rmp::encode::write_uint(&mut out, query.limit as u64);
+    let _ = rmp::encode::write_bool(&mut out, query.values);
+    let _ = rmp::encode::write_uint(&mut out, query.scan_limit as u64);
+    out
+}
+
+/// `{'indexes'}`
+pub fn indexes() -> Vec<u8> {
+    let mut out = Vec::with_capacity(16);
+    let _ = rmp::encode::write_array_len(&mut out, 1);
+    let _ = rmp::encode::write_str(&mut out, Op::Indexes.name());
+    out
+}
+
 /// `{'delete_prefix', prefix, limit}`
 pub fn delete_prefix(prefix: &str, limit: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(prefix.len() + 32);
@@ -255,6 +290,7 @@ mod tests {
                 GlobToken::Literal("x".into()),
                 GlobToken::OneChar,
             ]),
+            terms: Vec::new(),
             scan_limit: 100,
         });
         // values, the glob [1, "x", 2], scan_limit 100

@@ -44,6 +44,9 @@ pub struct ListQuery {
     pub values: bool,
     /// Keys must match this, if given.
     pub glob: Option<Vec<GlobToken>>,
+    /// Fields of the value that must hold these values (`where.<path>=`);
+    /// when there are any, a declared index finds the records.
+    pub terms: Vec<(String, String)>,
     /// Keys looked at for the page, at most.
     pub scan_limit: usize,
 }
@@ -68,6 +71,37 @@ pub struct ListPage {
     pub items: Vec<ListItem>,
     /// The key the next page starts after, or `None` on the last page.
     pub next: Option<String>,
+}
+
+/// What a listing or a query found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListOutcome {
+    /// A page.
+    Page(ListPage),
+    /// No term of the query is on a declared field; which ones are.
+    NotIndexed(String),
+    /// A term's value does not fit its field's type.
+    InvalidQuery(String),
+}
+
+/// A declared index on a field of the values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldIndex {
+    /// The field's path, dots for nesting.
+    pub field: String,
+    /// `string`, `number`, `integer` or `boolean`.
+    pub kind: String,
+    /// Whether two records may not hold the same value there.
+    pub unique: bool,
+}
+
+/// Why a write was refused by the declared field indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldRefusal {
+    /// A declared field has the wrong type; why.
+    InvalidValue(String),
+    /// A unique field's value belongs to another record: this field.
+    Taken(String),
 }
 
 /// What one step of a delete by prefix did.
@@ -175,16 +209,18 @@ impl TxnOp {
 }
 
 /// What a create did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
     /// The record was stored with this revision.
     Created(Revision),
     /// A record with the key exists; nothing changed.
     AlreadyExists,
+    /// A declared field index refused the value; nothing changed.
+    Refused(FieldRefusal),
 }
 
 /// What a `PUT` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOutcome {
     /// A new record was stored.
     Created(Revision),
@@ -194,6 +230,8 @@ pub enum PutOutcome {
     NotFound,
     /// A precondition did not hold; nothing changed.
     PreconditionFailed,
+    /// A declared field index refused the value; nothing changed.
+    Refused(FieldRefusal),
 }
 
 /// What a delete did.
@@ -219,6 +257,8 @@ pub enum PatchOutcome {
     PreconditionFailed,
     /// The patch cannot apply to the current value; nothing changed.
     Conflict(String),
+    /// A declared field index refused the new value; nothing changed.
+    Refused(FieldRefusal),
 }
 
 /// The result of one operation of a committed transaction.
@@ -253,6 +293,8 @@ pub enum TxnFailure {
     TooLarge,
     /// Tarantool's memory for data is full.
     NoSpace,
+    /// A declared field index refused a value.
+    Refused(FieldRefusal),
 }
 
 /// What a transaction did.

@@ -4,7 +4,7 @@
 //! are found at start, never as misread answers.
 
 /// The version of `kv_batch`'s arguments and answers this gateway speaks.
-pub const VERSION: u64 = 4;
+pub const VERSION: u64 = 5;
 
 /// An operation of `kv_batch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,10 @@ pub enum Op {
     List,
     /// Delete a step's worth of keys with a prefix.
     DeletePrefix,
+    /// A page of records found through a field index.
+    Query,
+    /// The declared field indexes.
+    Indexes,
 }
 
 impl Op {
@@ -39,6 +43,8 @@ impl Op {
             Op::Txn => "txn",
             Op::List => "list",
             Op::DeletePrefix => "delete_prefix",
+            Op::Query => "query",
+            Op::Indexes => "indexes",
         }
     }
 }
@@ -76,6 +82,16 @@ pub enum Status {
     /// A step of a delete by prefix; the detail holds the count and whether
     /// more remain.
     DeletedPrefix,
+    /// The declared field indexes; the detail holds path, type, unique of each.
+    Indexes,
+    /// A declared field of the value has the wrong type; the detail says which.
+    InvalidValue,
+    /// A unique field's value belongs to another record; the detail is the field.
+    FieldTaken,
+    /// A query names no declared field; the detail lists them.
+    NotIndexed,
+    /// A query's value does not fit its field's type; the detail says so.
+    InvalidQuery,
     /// Not run: the batch's reply budget was spent. Send it again.
     Deferred,
     /// Lua refused the arguments; the detail says why.
@@ -108,6 +124,11 @@ impl Status {
             "aborted" => Status::Aborted,
             "listed" => Status::Listed,
             "deleted_prefix" => Status::DeletedPrefix,
+            "indexes" => Status::Indexes,
+            "invalid_value" => Status::InvalidValue,
+            "field_taken" => Status::FieldTaken,
+            "not_indexed" => Status::NotIndexed,
+            "invalid_query" => Status::InvalidQuery,
             "deferred" => Status::Deferred,
             "bad_request" => Status::BadRequest,
             "too_large" => Status::TooLarge,
@@ -179,6 +200,11 @@ mod tests {
             "aborted",
             "listed",
             "deleted_prefix",
+            "indexes",
+            "invalid_value",
+            "field_taken",
+            "not_indexed",
+            "invalid_query",
             "deferred",
             "bad_request",
             "too_large",
@@ -206,9 +232,9 @@ mod tests {
             .contains("KV_MAX_KEY_BYTES"));
         assert!(info.mismatch(1024, 2000).unwrap().contains("batch_max_ops"));
         let old = ReadyInfo {
-            protocol: 3,
+            protocol: 4,
             ..info
         };
-        assert!(old.mismatch(1024, 128).unwrap().contains("protocol 3"));
+        assert!(old.mismatch(1024, 128).unwrap().contains("protocol 4"));
     }
 }

@@ -4,8 +4,8 @@
 
 use super::codec::{self, Detail, JsonValue, Reply};
 use super::outcome::{
-    CreateOutcome, DeleteOutcome, ListItem, ListPage, PatchOutcome, PrefixDeletion, PutOutcome,
-    Record, TxnFailure, TxnOp, TxnOutcome, TxnResult,
+    CreateOutcome, DeleteOutcome, FieldIndex, FieldRefusal, ListItem, ListOutcome, ListPage,
+    PatchOutcome, PrefixDeletion, PutOutcome, Record, TxnFailure, TxnOp, TxnOutcome, TxnResult,
 };
 use super::protocol::Status;
 use super::StorageError;
@@ -29,6 +29,15 @@ pub fn create(reply: &Reply<'_>) -> Result<CreateOutcome, StorageError> {
     match reply.status {
         Status::Created => Ok(CreateOutcome::Created(revision(reply)?)),
         Status::Exists => Ok(CreateOutcome::AlreadyExists),
+        _ => refusal(reply).map(CreateOutcome::Refused),
+    }
+}
+
+/// A refusal of a declared field index, or else an unexpected answer.
+fn refusal(reply: &Reply<'_>) -> Result<FieldRefusal, StorageError> {
+    match reply.status {
+        Status::InvalidValue => Ok(FieldRefusal::InvalidValue(message(reply))),
+        Status::FieldTaken => Ok(FieldRefusal::Taken(message(reply))),
         _ => Err(unexpected(reply)),
     }
 }
@@ -39,7 +48,7 @@ pub fn put(reply: &Reply<'_>) -> Result<PutOutcome, StorageError> {
         Status::Updated => Ok(PutOutcome::Updated(revision(reply)?)),
         Status::Missing => Ok(PutOutcome::NotFound),
         Status::PreconditionFailed => Ok(PutOutcome::PreconditionFailed),
-        _ => Err(unexpected(reply)),
+        _ => refusal(reply).map(PutOutcome::Refused),
     }
 }
 
@@ -58,7 +67,7 @@ pub fn patch(reply: &Reply<'_>) -> Result<PatchOutcome, StorageError> {
         Status::Missing => Ok(PatchOutcome::NotFound),
         Status::PreconditionFailed => Ok(PatchOutcome::PreconditionFailed),
         Status::Conflict => Ok(PatchOutcome::Conflict(message(reply))),
-        _ => Err(unexpected(reply)),
+        _ => refusal(reply).map(PatchOutcome::Refused),
     }
 }
 
@@ -124,7 +133,7 @@ fn txn_failure(reply: &Reply<'_>) -> Result<TxnFailure, StorageError> {
         Status::Conflict => TxnFailure::Conflict(message(reply)),
         Status::TooLarge => TxnFailure::TooLarge,
         Status::NoSpace => TxnFailure::NoSpace,
-        _ => return Err(unexpected(reply)),
+        _ => TxnFailure::Refused(refusal(reply)?),
     })
 }
 
@@ -150,7 +159,12 @@ fn record(reply: &Reply<'_>) -> Result<Record, StorageError> {
     })
 }
 
-pub fn list(reply: &Reply<'_>) -> Result<ListPage, StorageError> {
+pub fn list(reply: &Reply<'_>) -> Result<ListOutcome, StorageError> {
+    match reply.status {
+        Status::NotIndexed => return Ok(ListOutcome::NotIndexed(message(reply))),
+        Status::InvalidQuery => return Ok(ListOutcome::InvalidQuery(message(reply))),
+        _ => {}
+    }
     let (Status::Listed, Detail::Array(mut rd, count)) = (reply.status, reply.detail) else {
         return Err(unexpected(reply));
     };
@@ -195,7 +209,29 @@ pub fn list(reply: &Reply<'_>) -> Result<ListPage, StorageError> {
             expires_at_ms,
         });
     }
-    Ok(ListPage { items, next })
+    Ok(ListOutcome::Page(ListPage { items, next }))
+}
+
+pub fn indexes(reply: &Reply<'_>) -> Result<Vec<FieldIndex>, StorageError> {
+    let (Status::Indexes, Detail::Array(mut rd, count)) = (reply.status, reply.detail) else {
+        return Err(unexpected(reply));
+    };
+    let bad = || StorageError::Internal("the declared indexes are no triples".into());
+    if count % 3 != 0 {
+        return Err(bad());
+    }
+    (0..count / 3)
+        .map(|_| {
+            let field = optional_str(&mut rd).ok().flatten().ok_or_else(bad)?;
+            let kind = optional_str(&mut rd).ok().flatten().ok_or_else(bad)?;
+            let unique = rmp::decode::read_bool(&mut rd).map_err(|_| bad())?;
+            Ok(FieldIndex {
+                field,
+                kind,
+                unique,
+            })
+        })
+        .collect()
 }
 
 pub fn delete_prefix(reply: &Reply<'_>) -> Result<PrefixDeletion, StorageError> {

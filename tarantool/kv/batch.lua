@@ -2,7 +2,9 @@
 -- protocol is described in kv/protocol.lua).
 local limits = require('kv.limits')
 local listing = require('kv.listing')
+local fields = require('kv.fields')
 local outcome = require('kv.outcome')
+local query = require('kv.query')
 local records = require('kv.records')
 local revision = require('kv.revision')
 local txn = require('kv.txn')
@@ -20,10 +22,15 @@ local OPS = {
         writes = false,
     },
     delete_prefix = { fn = function(op) return listing.delete_prefix(op[2], op[3]) end, writes = true },
+    query = {
+        fn = function(op) return query.query(op[2], op[3], op[4], op[5], op[6], op[7]) end,
+        writes = false,
+    },
+    indexes = { fn = function() return 'indexes', fields.described() end, writes = false },
 }
 
 local bad_op = 'an operation is an array {name, ...} with name get, create, put, delete, patch, txn,'
-    .. ' list or delete_prefix'
+    .. ' list, delete_prefix, query or indexes'
 
 local function writes(op)
     local spec = type(op) == 'table' and OPS[op[1]]

@@ -49,6 +49,15 @@ function M.reschedule(key, old, new)
     end
 end
 
+-- Deletes the expired record `tuple` in the current transaction: an
+-- expiry, a write with its own revision.
+function M.retire(tuple)
+    box.space.kv:delete(tuple[1])
+    M.reschedule(tuple[1], tuple[4], nil)
+    revision.take()
+    revision.deleted = true
+end
+
 -- Deletes the records due by `now`, at most `limit` of them, in the
 -- current transaction; returns how many.
 function M.sweep(now, limit)
@@ -60,15 +69,37 @@ function M.sweep(now, limit)
         due[#due + 1] = row
     end
     for _, row in ipairs(due) do
-        box.space.kv_expiry:delete({ row[1], row[2] })
         local tuple = box.space.kv:get(row[2])
         if tuple ~= nil and tuple[4] == row[1] then
-            box.space.kv:delete(row[2])
-            revision.take()
-            revision.deleted = true
+            M.retire(tuple)
+        else
+            box.space.kv_expiry:delete({ row[1], row[2] })
         end
     end
     return #due
+end
+
+-- One transaction of the sweeper: deletes up to BATCH due records;
+-- returns how many rows of kv_expiry it took.
+function M.sweep_once()
+    local swept = 0
+    local ok, err = pcall(function()
+        box.begin()
+        revision.deleted = false
+        swept = M.sweep(M.now_ms(), M.BATCH)
+        if revision.deleted then
+            revision.store_floor()
+        end
+        box.commit()
+    end)
+    if not ok then
+        if box.is_in_txn() then
+            box.rollback()
+        end
+        log.error('kv-gateway: expiry sweep failed: %s', tostring(err))
+        return 0
+    end
+    return swept
 end
 
 -- The sweeper: on a writable instance, deletes due records in batches of
@@ -78,21 +109,7 @@ local function sweeper()
     while true do
         local swept = 0
         if not box.info.ro then
-            local ok, err = pcall(function()
-                box.begin()
-                revision.deleted = false
-                swept = M.sweep(M.now_ms(), M.BATCH)
-                if revision.deleted then
-                    revision.store_floor()
-                end
-                box.commit()
-            end)
-            if not ok then
-                if box.is_in_txn() then
-                    box.rollback()
-                end
-                log.error('kv-gateway: expiry sweep failed: %s', tostring(err))
-            end
+            swept = M.sweep_once()
         end
         if swept < M.BATCH then
             fiber.sleep(M.INTERVAL_S)

@@ -12,6 +12,8 @@
 --                      {'txn', ops}
 --                      {'list', prefix, after, limit, values, glob, scan_limit}
 --                      {'delete_prefix', prefix, limit}
+--                      {'query', terms, prefix, after, limit, values, scan_limit}
+--                      {'indexes'}
 --                    (see kv/records.lua, kv/txn.lua, kv/listing.lua)
 --   max_reply_bytes  once the answers so far hold this many bytes, the
 --                    remaining operations are not run: 'deferred'
@@ -21,6 +23,10 @@
 --   found value rev due | missing | created nil rev | exists nil rev
 --   updated nil rev | deleted value rev | patched value rev due
 --   listed {cursor, key, rev, value, due, ...} | deleted_prefix {count, more}
+--   indexes {path, type, unique, ...}
+--   invalid_value message (a declared field of the wrong type)
+--   field_taken path (a unique field's value belongs to another record)
+--   not_indexed message | invalid_query message (queries)
 --   precondition_failed nil current_rev | conflict message
 --   committed results last_rev | aborted results failed_index  (txn)
 --   deferred (not run: the reply budget was spent; send it again)
@@ -29,7 +35,7 @@ local limits = require('kv.limits')
 
 local M = {}
 
-M.VERSION = 4
+M.VERSION = 5
 
 -- kv_ready() -> {protocol = VERSION, max_key_bytes = N, max_batch_ops = N}
 -- What /ready asks: proves the caller may execute the kv functions and

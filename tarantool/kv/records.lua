@@ -11,6 +11,7 @@
 local msgpack = require('msgpack')
 
 local expiry = require('kv.expiry')
+local fields = require('kv.fields')
 local jsonpatch = require('kv.jsonpatch')
 local limits = require('kv.limits')
 local mptree = require('kv.mptree')
@@ -115,6 +116,10 @@ function M.create(key, value_mp, ttl_s)
     if stored ~= nil and not expiry.expired(stored, now) then
         return 'exists', nil, stored[3]
     end
+    local blocked, why = fields.check(key, value_mp, now)
+    if blocked then
+        return blocked, why
+    end
     return 'created', nil, write(key, value_mp, expiry.due(ttl_s, now), stored)
 end
 
@@ -140,6 +145,10 @@ function M.put(key, value_mp, mode, if_match, ttl_s)
     end
     if tuple == nil and mode == 'update' then
         return 'missing'
+    end
+    local blocked, why = fields.check(key, value_mp, now)
+    if blocked then
+        return blocked, why
     end
     local status = tuple and 'updated' or 'created'
     return status, nil, write(key, value_mp, expiry.due(ttl_s, now), stored)
@@ -200,6 +209,10 @@ function M.patch(key, kind, doc, if_match)
     local invalid = validate.value(value_mp)
     if invalid then
         return 'conflict', 'the result cannot be stored: ' .. invalid
+    end
+    local blocked, why = fields.check(key, value_mp, expiry.now_ms())
+    if blocked then
+        return blocked, why
     end
     -- A patch keeps the record's expiry.
     return 'patched', value_mp, write(key, value_mp, tuple[4], tuple)

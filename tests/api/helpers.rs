@@ -73,6 +73,41 @@ impl TestTarantool {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Sets an environment variable for the next `restart`.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(n, _)| n != name);
+        self.env.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// Starts the process and returns what it wrote to stderr if it exits
+    /// within `within` instead of listening (`None` if it listens).
+    pub fn start_expecting_exit(&mut self, within: Duration) -> Option<String> {
+        self.kill();
+        let mut command = tarantool_command(self.port, self.work_dir.path(), self.hooks);
+        command.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        die_with_this_thread(&mut command);
+        let mut child = command.spawn().expect("tarantool starts");
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = child.stderr.take() {
+                    let _ = pipe.read_to_string(&mut stderr);
+                }
+                return Some(stderr);
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                drop(child.stderr.take());
+                self.child = Some(child);
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("tarantool neither exited nor listened within {within:?}");
+    }
+
     /// The instance's work dir (snapshots and WAL).
     pub fn work_dir(&self) -> &Path {
         self.work_dir.path()

@@ -237,7 +237,7 @@ async fn bad_listing_parameters_are_400_naming_them() {
         ("cursor=forged", bad("cursor is not one this API gave out; start without it")),
         ("cursor=k1.%FF", bad("a query parameter is not UTF-8")),
         ("match=a%5C", bad("match ends with a \\ that escapes nothing")),
-        ("colour=red", bad("unknown parameter \"colour\"; this request takes prefix, limit, cursor, values, match")),
+        ("colour=red", bad("unknown parameter \"colour\"; this request takes prefix, limit, cursor, values, match, where.<field>")),
     ] {
         assert_json(get(&app, query).await, 400, body).await;
     }

@@ -7,6 +7,7 @@ mod binary;
 mod errors;
 mod expiry;
 mod failures;
+mod fields;
 mod health;
 mod helpers;
 mod http_edges;
