@@ -400,6 +400,11 @@ impl TarantoolSettings {
         Duration::from_millis(self.request_timeout_ms)
     }
 
+    /// `reconnect_interval_ms` as a `Duration`.
+    pub fn reconnect_interval(&self) -> Duration {
+        Duration::from_millis(self.reconnect_interval_ms)
+    }
+
     /// `connect_timeout_ms` as a `Duration`.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)

@@ -24,6 +24,13 @@ use crate::settings::TarantoolSettings;
 /// How often a request waiting for the first connection checks on it.
 const FIRST_CONNECT_POLL: Duration = Duration::from_millis(5);
 
+/// The longest pause between connection attempts while Tarantool stays
+/// unreachable.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The supervisor looks at the connection at least this far apart.
+const MIN_TICK: Duration = Duration::from_millis(20);
+
 /// What rusty_tarantool answers when its dispatcher is gone (it exports no
 /// constant for it): the call was not sent.
 const DISPATCHER_DEAD: &str = "DISPATCH THREAD IS DEAD!";
@@ -170,25 +177,31 @@ fn not_connected(status: ClientStatus) -> StorageError {
     StorageError::NotApplied(format!("not connected to Tarantool ({reason})"))
 }
 
-/// Watches the connection and replaces its client when it cannot recover
-/// by itself:
-/// - not connected for `connect_timeout_ms` (a connect or a greeting that
-///   hangs, or a dispatcher that died, as rusty_tarantool's does when a peer
-///   closes before greeting);
+/// Watches the connection and replaces its client (see `client.rs`):
+/// - not connected: the client's own retry is parked, so the supervisor
+///   tries anew, `reconnect_interval_ms` after the loss and then backing off
+///   (doubling, at most `MAX_BACKOFF`) while Tarantool stays unreachable; a
+///   connect or greeting that hangs is given `connect_timeout_ms`, and a
+///   dispatcher that died (rusty_tarantool's does when a peer closes before
+///   greeting) is not waited for at all;
 /// - connected, but `ping_misses` pings in a row without an answer in
 ///   `request_timeout_ms` (a silent network partition or a dead host, which
 ///   TCP would notice only after minutes). Pings are sent only when nothing
 ///   else was answered for `ping_interval_ms`.
 async fn supervise(connection: Weak<Inner>) {
     let mut misses = 0;
-    let mut unconnected_since: Option<Instant> = None;
+    let mut down_since: Option<Instant> = None;
+    let mut backoff: Option<Duration> = None;
+    let mut last_ping = Instant::now();
+    let mut reported: Option<String> = None;
     loop {
         let Some(inner) = connection.upgrade() else {
             return;
         };
         let settings = inner.settings.clone();
         drop(inner);
-        tokio::time::sleep(settings.ping_interval()).await;
+        let tick = settings.ping_interval().min(settings.reconnect_interval()) / 2;
+        tokio::time::sleep(tick.max(MIN_TICK)).await;
         let Some(inner) = connection.upgrade() else {
             return;
         };
@@ -198,11 +211,17 @@ async fn supervise(connection: Weak<Inner>) {
         };
         let reason = match status {
             ClientStatus::Connected => {
-                unconnected_since = None;
-                if inner.last_answer.get().elapsed() < settings.ping_interval() {
-                    misses = 0;
+                down_since = None;
+                backoff = None;
+                if reported.take().is_some() {
+                    log::info!("the connection to Tarantool is back");
+                }
+                if inner.last_answer.get().elapsed() < settings.ping_interval()
+                    || last_ping.elapsed() < settings.ping_interval()
+                {
                     continue;
                 }
+                last_ping = Instant::now();
                 match tokio::time::timeout(settings.request_timeout(), client.ping()).await {
                     Ok(Ok(_)) => {
                         inner.last_answer.set(Instant::now());
@@ -224,24 +243,42 @@ async fn supervise(connection: Weak<Inner>) {
                     }
                 }
             }
-            _ => {
-                let since = *unconnected_since.get_or_insert_with(Instant::now);
-                if since.elapsed() < settings.connect_timeout() {
+            other => {
+                let since = *down_since.get_or_insert_with(Instant::now);
+                let wait = match &other {
+                    ClientStatus::Disconnected(_) | ClientStatus::Closed => {
+                        *backoff.get_or_insert(settings.reconnect_interval())
+                    }
+                    // Still connecting, or a dispatcher that died doing so.
+                    _ => settings.connect_timeout(),
+                };
+                if since.elapsed() < wait {
                     continue;
                 }
-                format!(
-                    "it was not connected for {:?} ({status:?})",
-                    settings.connect_timeout()
-                )
+                let why = match other {
+                    ClientStatus::Disconnected(why) | ClientStatus::Disconnecting(why) => why,
+                    other => format!("{other:?} for {wait:?}"),
+                };
+                if reported.as_deref() != Some(why.as_str()) {
+                    log::warn!(
+                        "no connection to Tarantool at {}: {why}; retrying",
+                        settings.address
+                    );
+                    reported = Some(why.clone());
+                }
+                backoff = backoff.map(|b| (b * 2).min(MAX_BACKOFF));
+                down_since = None;
+                String::new()
             }
         };
-        log::warn!("replacing the Tarantool connection: {reason}");
+        if !reason.is_empty() {
+            log::warn!("replacing the Tarantool connection: {reason}");
+        }
         let generation = inner.live.borrow().generation + 1;
-        // Dropping the old client stops its thread, dispatcher and socket;
-        // its in-flight calls end with an error (outcome unknown).
+        // The old client's in-flight calls end with an error (outcome
+        // unknown) once its dispatcher notices; new calls go to the new one.
         *inner.live.borrow_mut() = LiveClient::start(&settings, generation);
         inner.last_answer.set(Instant::now());
         misses = 0;
-        unconnected_since = None;
     }
 }

@@ -6,6 +6,7 @@
 local fiber = require('fiber')
 local log = require('log')
 
+local raw = require('kv.raw')
 local revision = require('kv.revision')
 
 local M = {}
@@ -21,10 +22,18 @@ function M.now_ms()
     return math.floor(fiber.time() * 1000)
 end
 
+-- When the record `tuple` expires (Unix ms), or nil.
+function M.due_of(tuple)
+    return raw.uint_at(tuple, 3)
+end
+
 -- Whether `tuple` (a record, or nil) is expired at `now`.
 function M.expired(tuple, now)
-    local due = tuple ~= nil and tuple[4]
-    return due ~= nil and due ~= false and due <= now
+    if tuple == nil then
+        return false
+    end
+    local due = raw.uint_at(tuple, 3)
+    return due ~= nil and due <= now
 end
 
 -- The due time for a ttl of `ttl_s` seconds written now, or nil for none.
@@ -53,7 +62,7 @@ end
 -- expiry, a write with its own revision.
 function M.retire(tuple)
     box.space.kv:delete(tuple[1])
-    M.reschedule(tuple[1], tuple[4], nil)
+    M.reschedule(tuple[1], M.due_of(tuple), nil)
     revision.take()
     revision.deleted = true
 end
@@ -70,7 +79,7 @@ function M.sweep(now, limit)
     end
     for _, row in ipairs(due) do
         local tuple = box.space.kv:get(row[2])
-        if tuple ~= nil and tuple[4] == row[1] then
+        if tuple ~= nil and M.due_of(tuple) == row[1] then
             M.retire(tuple)
         else
             box.space.kv_expiry:delete({ row[1], row[2] })

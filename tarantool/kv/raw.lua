@@ -32,6 +32,34 @@ function M.field(tuple, fieldno)
     return ffi.string(start, stop - start)
 end
 
+local bytes_of = ffi.typeof('const uint8_t *')
+
+-- The unsigned integer in field `fieldno` (0-based) of `tuple`, or nil if
+-- the tuple has no such field (or it is nil): read in place, without the
+-- Lua C API's field access.
+function M.uint_at(tuple, fieldno)
+    local field = ffi.C.box_tuple_field(tuple, fieldno)
+    if field == nil then
+        return nil
+    end
+    local p = ffi.cast(bytes_of, field)
+    local c = p[0]
+    if c <= 0x7f then
+        return c
+    elseif c == 0xcc then
+        return p[1]
+    elseif c == 0xcd then
+        return p[1] * 0x100 + p[2]
+    elseif c == 0xce then
+        return ((p[1] * 0x100 + p[2]) * 0x100 + p[3]) * 0x100 + p[4]
+    elseif c == 0xcf then
+        local high = ((p[1] * 0x100 + p[2]) * 0x100 + p[3]) * 0x100 + p[4]
+        local low = ((p[5] * 0x100 + p[6]) * 0x100 + p[7]) * 0x100 + p[8]
+        return high * 0x100000000 + low
+    end
+    return nil
+end
+
 -- Writes `tuple_mp` (the MessagePack of a whole tuple) into space `space_id`
 -- with box_insert or box_replace (`how`); raises the box error on failure.
 function M.write(how, space_id, tuple_mp)

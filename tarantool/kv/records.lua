@@ -49,7 +49,7 @@ local function write(key, value_mp, due, old)
     local rev = revision.take()
     local how = old == nil and 'box_insert' or 'box_replace'
     raw.write(how, box.space.kv.id, record(key, value_mp, rev, due))
-    expiry.reschedule(key, old and old[4], due)
+    expiry.reschedule(key, old and expiry.due_of(old), due)
     return rev
 end
 
@@ -59,6 +59,11 @@ local function bad_ttl(ttl_s)
         return 'ttl must be a positive integer of seconds'
     end
     return nil
+end
+
+-- The revision of a record.
+local function revision_of(tuple)
+    return raw.uint_at(tuple, 2)
 end
 
 local function matches(if_match, tuple)
@@ -71,8 +76,9 @@ local function matches(if_match, tuple)
     if if_match == true then
         return true
     end
+    local stored = revision_of(tuple)
     for _, rev in ipairs(if_match) do
-        if rev == tuple[3] then
+        if rev == stored then
             return true
         end
     end
@@ -80,7 +86,7 @@ local function matches(if_match, tuple)
 end
 
 local function current(tuple)
-    return tuple and tuple[3] or nil
+    return tuple and revision_of(tuple) or nil
 end
 
 local function bad_key(key)
@@ -88,16 +94,20 @@ local function bad_key(key)
 end
 
 -- get(key) -> found value rev due_ms | missing  (due_ms: a fourth result)
+-- A read takes any string: a key no write could store is simply missing.
 function M.get(key)
-    local bad = bad_key(key)
-    if bad then
-        return 'bad_request', bad
+    if type(key) ~= 'string' then
+        return 'bad_request', 'key must be a string'
     end
-    local tuple = live(key, expiry.now_ms())
+    local tuple = box.space.kv:get(key)
     if tuple == nil then
         return 'missing'
     end
-    return 'found', value_of(tuple), tuple[3], tuple[4]
+    local due = expiry.due_of(tuple)
+    if due ~= nil and due <= expiry.now_ms() then
+        return 'missing'
+    end
+    return 'found', value_of(tuple), revision_of(tuple), due
 end
 
 M.live = live
@@ -114,7 +124,7 @@ function M.create(key, value_mp, ttl_s)
     local now = expiry.now_ms()
     local stored = box.space.kv:get(key)
     if stored ~= nil and not expiry.expired(stored, now) then
-        return 'exists', nil, stored[3]
+        return 'exists', nil, revision_of(stored)
     end
     local blocked, why = fields.check(key, value_mp, now)
     if blocked then
@@ -168,7 +178,7 @@ function M.delete(key, if_match)
         return 'missing'
     end
     box.space.kv:delete(key)
-    expiry.reschedule(key, tuple[4], nil)
+    expiry.reschedule(key, expiry.due_of(tuple), nil)
     revision.deleted = true
     return 'deleted', value_of(tuple), revision.take()
 end
@@ -215,7 +225,7 @@ function M.patch(key, kind, doc, if_match)
         return blocked, why
     end
     -- A patch keeps the record's expiry.
-    return 'patched', value_mp, write(key, value_mp, tuple[4], tuple)
+    return 'patched', value_mp, write(key, value_mp, expiry.due_of(tuple), tuple)
 end
 
 -- check(key, rev, absent) -> ok | precondition_failed nil current_rev
@@ -230,7 +240,7 @@ function M.check(key, rev, absent)
     if absent == true then
         holds = tuple == nil
     else
-        holds = tuple ~= nil and tuple[3] == rev
+        holds = tuple ~= nil and revision_of(tuple) == rev
     end
     if holds then
         return 'ok', nil, current(tuple)

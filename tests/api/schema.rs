@@ -150,7 +150,7 @@ async fn kv_batch_answers_malformed_operations_one_by_one() {
         [
             "missing",
             "bad_request",
-            "bad_request",
+            "missing",
             "bad_request",
             "bad_request",
             "bad_request",
