@@ -170,7 +170,7 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
 }
 
 /// The schema stores a map, so only a JSON object is a value.
-fn object(value: IncomingValue) -> Result<EncodedValue, ApiError> {
+pub fn object(value: IncomingValue) -> Result<EncodedValue, ApiError> {
     match value {
         IncomingValue::Object(value) => Ok(value),
         IncomingValue::NotObject => {

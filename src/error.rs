@@ -80,6 +80,16 @@ pub enum ApiError {
     /// A `PATCH` in a media type not taken (see `Accept-Patch`).
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A watch asked for changes the change feed no longer holds all of
+    /// (or for a revision after the store's last).
+    #[error("revision compacted")]
+    RevisionCompacted {
+        /// The first revision the feed has every change from.
+        oldest: u64,
+    },
+    /// `watch.max_watchers` streams are open already.
+    #[error("too many watchers")]
+    TooManyWatchers(usize),
     /// Operation `op` of a transaction failed so; nothing was applied.
     #[error("{error}")]
     InTxn {
@@ -101,6 +111,9 @@ impl ApiError {
             | ApiError::FieldNotIndexed(detail) => Some(detail.clone()),
             ApiError::InvalidKey(err) => Some(err.to_string()),
             ApiError::NotReady(err) => Some(err.to_string()),
+            ApiError::TooManyWatchers(max) => Some(format!(
+                "this gateway serves at most {max} watchers (watch.max_watchers); try again later"
+            )),
             ApiError::InTxn { error, .. } => error.detail(),
             _ => None,
         }
@@ -139,6 +152,10 @@ impl ApiError {
             },
             op: match self {
                 ApiError::InTxn { op, .. } => Some(*op),
+                _ => None,
+            },
+            oldest: match self {
+                ApiError::RevisionCompacted { oldest } => Some(*oldest),
                 _ => None,
             },
         };
@@ -191,9 +208,10 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
-            ApiError::StorageUnavailable(_) | ApiError::NotReady(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::StorageUnavailable(_)
+            | ApiError::NotReady(_)
+            | ApiError::TooManyWatchers(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RevisionCompacted { .. } => StatusCode::GONE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
@@ -212,7 +230,8 @@ impl ResponseError for ApiError {
         match self.innermost() {
             ApiError::StorageUnavailable(_)
             | ApiError::NotReady(_)
-            | ApiError::InsufficientStorage(_) => {
+            | ApiError::InsufficientStorage(_)
+            | ApiError::TooManyWatchers(_) => {
                 response.insert_header((RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS));
             }
             ApiError::MethodNotAllowed { allow } => {
@@ -233,7 +252,8 @@ impl ResponseError for ApiError {
 }
 
 /// The one shape of every error body: `error` first, then `detail`,
-/// `code`, `field` and (in a transaction) `op` where there are any.
+/// `code`, `field`, (in a transaction) `op` and (for a compacted revision)
+/// `oldest` where there are any.
 #[derive(serde::Serialize)]
 struct ErrorBody {
     error: String,
@@ -245,6 +265,8 @@ struct ErrorBody {
     field: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     op: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oldest: Option<u64>,
 }
 
 /// The error and all its causes on one line, for the log.

@@ -5,7 +5,7 @@ use actix_web::http::header::{HeaderName, HeaderValue, IF_MATCH, IF_NONE_MATCH};
 use actix_web::HttpRequest;
 
 use crate::error::ApiError;
-use crate::storage::{IfMatch, Revision};
+use crate::storage::{IfMatch, PutMode, Revision};
 
 /// The `ETag` value of a record at `revision`: `"5"`.
 pub fn etag(revision: Revision) -> HeaderValue {
@@ -41,19 +41,32 @@ enum Tags {
 /// The value of the precondition header `name`, if sent: `*` or a list of
 /// entity tags (several header lines make one list).
 fn parse(req: &HttpRequest, name: HeaderName) -> Result<Option<Tags>, ApiError> {
-    let mut lines = req.headers().get_all(&name).peekable();
-    if lines.peek().is_none() {
+    let mut texts = Vec::new();
+    for line in req.headers().get_all(&name) {
+        texts.push(
+            line.to_str()
+                .map_err(|_| invalid(name.as_str(), "not visible ASCII"))?,
+        );
+    }
+    if texts.is_empty() {
         return Ok(None);
     }
-    let invalid = |why: &str| {
-        ApiError::InvalidHeader(format!(
-            "{name}: {why}; expected * or a comma-separated list of entity tags such as \"5\" or W/\"5\""
-        ))
-    };
+    parse_lines(name.as_str(), &texts).map(Some)
+}
+
+fn invalid(name: &str, why: &str) -> ApiError {
+    ApiError::InvalidHeader(format!(
+        "{name}: {why}; expected * or a comma-separated list of entity tags such as \"5\" or W/\"5\""
+    ))
+}
+
+/// `*` or a list of entity tags, from the lines of a header (or a field)
+/// called `name`.
+fn parse_lines(name: &str, lines: &[&str]) -> Result<Tags, ApiError> {
+    let invalid = |why: &str| invalid(name, why);
     let mut tags = Vec::new();
     let mut any = false;
-    for line in lines {
-        let text = line.to_str().map_err(|_| invalid("not visible ASCII"))?;
+    for text in lines {
         let mut rest = text.trim();
         while !rest.is_empty() {
             if let Some(after) = rest.strip_prefix('*') {
@@ -95,17 +108,30 @@ fn parse(req: &HttpRequest, name: HeaderName) -> Result<Option<Tags>, ApiError> 
         }
     }
     match (any, tags.is_empty()) {
-        (true, true) => Ok(Some(Tags::Any)),
+        (true, true) => Ok(Tags::Any),
         (true, false) => Err(invalid("* cannot be combined with tags")),
         (false, true) => Err(invalid("it is empty")),
-        (false, false) => Ok(Some(Tags::List(tags))),
+        (false, false) => Ok(Tags::List(tags)),
     }
 }
 
-/// The request's `If-Match` as storage takes it. Strong comparison: a weak
-/// tag, or a tag that is not a revision of ours, never matches.
-pub fn if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
-    Ok(parse(req, IF_MATCH)?.map(|tags| match tags {
+/// A parsed `If-None-Match`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoneMatch(Tags);
+
+impl NoneMatch {
+    /// Whether it matches a record at `revision` (weak comparison, as GET
+    /// and HEAD use it): then the answer is 304.
+    pub fn hits(&self, revision: Revision) -> bool {
+        match &self.0 {
+            Tags::Any => true,
+            Tags::List(tags) => tags.iter().any(|tag| tag.revision() == Some(revision)),
+        }
+    }
+}
+
+fn if_match_of(tags: Tags) -> IfMatch {
+    match tags {
         Tags::Any => IfMatch::Any,
         Tags::List(tags) => IfMatch::Revisions(
             tags.iter()
@@ -113,35 +139,48 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
                 .filter_map(EntityTag::revision)
                 .collect(),
         ),
-    }))
-}
-
-/// Whether the request's `If-None-Match` matches a record at `revision`
-/// (weak comparison, as GET and HEAD use it): then the answer is 304.
-pub fn none_match_hits(req: &HttpRequest, revision: Revision) -> Result<bool, ApiError> {
-    Ok(match parse(req, IF_NONE_MATCH)? {
-        None => false,
-        Some(Tags::Any) => true,
-        Some(Tags::List(tags)) => tags.iter().any(|tag| tag.revision() == Some(revision)),
-    })
-}
-
-/// Whether the request says `If-None-Match: *` (create only, for PUT); any
-/// other `If-None-Match` on a write is refused rather than ignored.
-pub fn none_match_any(req: &HttpRequest) -> Result<bool, ApiError> {
-    match parse(req, IF_NONE_MATCH)? {
-        None => Ok(false),
-        Some(Tags::Any) => Ok(true),
-        Some(Tags::List(_)) => Err(ApiError::InvalidHeader(
-            "If-None-Match on a write takes only * (create if absent); use If-Match for revisions"
-                .into(),
-        )),
     }
 }
 
-/// Refuses an `If-None-Match` where it has no meaning here (DELETE, PATCH).
-pub fn no_none_match(req: &HttpRequest) -> Result<(), ApiError> {
-    match parse(req, IF_NONE_MATCH)? {
+/// The request's `If-Match` as storage takes it. Strong comparison: a weak
+/// tag, or a tag that is not a revision of ours, never matches.
+pub fn if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
+    Ok(parse(req, IF_MATCH)?.map(if_match_of))
+}
+
+/// The request's `If-None-Match`.
+pub fn none_match(req: &HttpRequest) -> Result<Option<NoneMatch>, ApiError> {
+    Ok(parse(req, IF_NONE_MATCH)?.map(NoneMatch))
+}
+
+/// An `If-Match` given as the text of a message field called `name`.
+pub fn if_match_text(name: &str, text: &str) -> Result<IfMatch, ApiError> {
+    parse_lines(name, &[text]).map(if_match_of)
+}
+
+/// An `If-None-Match` given as the text of a message field called `name`.
+pub fn none_match_text(name: &str, text: &str) -> Result<NoneMatch, ApiError> {
+    parse_lines(name, &[text]).map(NoneMatch)
+}
+
+/// How a PUT writes: `If-None-Match: *` creates only, `upsert` creates or
+/// replaces, else it replaces only. Any other `If-None-Match` on a write is
+/// refused rather than ignored.
+pub fn put_mode(none_match: Option<&NoneMatch>, upsert: bool) -> Result<PutMode, ApiError> {
+    match none_match {
+        Some(NoneMatch(Tags::Any)) => Ok(PutMode::Create),
+        Some(NoneMatch(Tags::List(_))) => Err(ApiError::InvalidHeader(
+            "If-None-Match on a write takes only * (create if absent); use If-Match for revisions"
+                .into(),
+        )),
+        None if upsert => Ok(PutMode::Upsert),
+        None => Ok(PutMode::Update),
+    }
+}
+
+/// Refuses an `If-None-Match` where it has no meaning (DELETE, PATCH).
+pub fn no_none_match(none_match: Option<&NoneMatch>) -> Result<(), ApiError> {
+    match none_match {
         None => Ok(()),
         Some(_) => Err(ApiError::InvalidHeader(
             "If-None-Match is taken on GET, HEAD and (as *) on PUT; use If-Match here".into(),
@@ -210,13 +249,35 @@ mod tests {
 
     #[test]
     fn if_none_match_compares_weakly() {
-        let req = request(IF_NONE_MATCH, &["W/\"5\""]);
-        assert!(none_match_hits(&req, 5).unwrap());
-        assert!(!none_match_hits(&req, 6).unwrap());
-        assert!(none_match_hits(&request(IF_NONE_MATCH, &["*"]), 1).unwrap());
+        let hits = |values: &[&str], revision| {
+            none_match(&request(IF_NONE_MATCH, values))
+                .unwrap()
+                .unwrap()
+                .hits(revision)
+        };
+        assert!(hits(&["W/\"5\""], 5));
+        assert!(!hits(&["W/\"5\""], 6));
+        assert!(hits(&["*"], 1));
+        let listed = none_match_text("if_none_match", "\"5\"").unwrap();
         assert!(matches!(
-            none_match_any(&request(IF_NONE_MATCH, &["\"5\""])),
+            put_mode(Some(&listed), false),
             Err(ApiError::InvalidHeader(_))
         ));
+        let any = none_match_text("if_none_match", "*").unwrap();
+        assert_eq!(put_mode(Some(&any), true).unwrap(), PutMode::Create);
+        assert_eq!(put_mode(None, true).unwrap(), PutMode::Upsert);
+        assert!(no_none_match(Some(&any)).is_err());
+    }
+
+    #[test]
+    fn message_fields_parse_like_headers() {
+        assert_eq!(
+            if_match_text("if_match", "\"3\", W/\"4\"").unwrap(),
+            IfMatch::Revisions(vec![3])
+        );
+        match if_match_text("if-match", "3") {
+            Err(ApiError::InvalidHeader(detail)) => assert!(detail.starts_with("if-match: ")),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -8,6 +8,7 @@ use config::{Config, Environment, File, FileFormat};
 use serde::{Deserialize, Deserializer};
 
 use crate::client_ip::TrustedProxies;
+use crate::stream_settings::{WatchSettings, WebSocketSettings};
 
 /// The compiled-in defaults; every key is documented there.
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -26,6 +27,10 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// What the API allows.
     pub api: ApiSettings,
+    /// Change feed streams.
+    pub watch: WatchSettings,
+    /// WebSocket connections.
+    pub websocket: WebSocketSettings,
 }
 
 /// `[api]`: operations that are off unless asked for.
@@ -58,6 +63,9 @@ pub struct ServerSettings {
     pub client_body_timeout_ms: u64,
     /// ... and, after its first second, at least this fast on average.
     pub client_body_min_bytes_per_s: u64,
+    /// A client that takes no data for this long is disconnected; 0 leaves
+    /// the system's default.
+    pub send_timeout_ms: u64,
 }
 
 /// File descriptors kept free of client connections for everything else
@@ -298,7 +306,16 @@ impl Settings {
                 "KV__LIMITS__MAX_LIST_SCAN",
             ),
         ];
-        if let Some(&(_, key, env)) = at_least_one.iter().find(|(zero, _, _)| *zero) {
+        let streams = self
+            .watch
+            .nonzero()
+            .into_iter()
+            .chain(self.websocket.nonzero());
+        if let Some((_, key, env)) = at_least_one
+            .into_iter()
+            .chain(streams)
+            .find(|(zero, _, _)| *zero)
+        {
             return invalid(key, env, "must be at least 1");
         }
         Ok(())
@@ -371,6 +388,11 @@ impl ServerSettings {
     /// `client_header_timeout_ms` as a `Duration`.
     pub fn client_header_timeout(&self) -> Duration {
         Duration::from_millis(self.client_header_timeout_ms)
+    }
+
+    /// `send_timeout_ms` as a `Duration`, unless 0.
+    pub fn send_timeout(&self) -> Option<Duration> {
+        (self.send_timeout_ms > 0).then(|| Duration::from_millis(self.send_timeout_ms))
     }
 
     /// `keep_alive_ms` as a `Duration`.

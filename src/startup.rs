@@ -1,8 +1,11 @@
 //! Builds the HTTP server: middleware, per-worker storage, routes.
 
 use std::net::TcpListener;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 use actix_governor::{Governor, GovernorConfig, GovernorConfigBuilder};
+use actix_server::GracefulShutdownSignal;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App};
@@ -11,9 +14,11 @@ use governor_middleware::NoOpMiddleware;
 use crate::access_log::log_requests;
 use crate::client_ip::{forget_idle_clients, ClientIpKey};
 use crate::http_server;
-use crate::routes::{collection, health, indexes, kv, method_not_allowed, not_found, txn};
+use crate::routes::{collection, health, indexes, kv, method_not_allowed, not_found, txn, watch};
 use crate::settings::{RateLimitSettings, Settings};
 use crate::storage::Storage;
+use crate::watch::Hub;
+use crate::ws::{self, MessageRate};
 
 use actix_governor::governor::middleware as governor_middleware;
 
@@ -57,54 +62,101 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
     if let Some(limit) = &rate_limit {
         forget_idle_clients(limit.limiter());
     }
+    let message_rate = rate_limit.as_ref().map(|limit| {
+        web::Data::new(MessageRate {
+            limiter: limit.limiter().clone(),
+            trusted: Arc::new(settings.rate_limit.trusted()),
+        })
+    });
     let limits = web::Data::new(settings.limits.clone());
     let body = web::Data::new(settings.server.body_read());
     let api = web::Data::new(settings.api.clone());
+    let watch = web::Data::new(settings.watch.clone());
+    let websocket = web::Data::new(settings.websocket.clone());
     let tarantool = settings.tarantool.clone();
-    http_server::serve(listener, &settings, move || {
+    // Watchers on all workers, for watch.max_watchers.
+    let attached = Arc::new(AtomicUsize::new(0));
+    http_server::serve(listener, &settings, move |stopping| {
         // One Tarantool connection per worker, created on the worker's own
         // runtime so its dispatch task runs next to the handlers using it.
-        let storage = web::Data::new(Storage::open(&tarantool));
+        let storage = Storage::open(&tarantool);
+        let hub = Hub::new(
+            storage.clone(),
+            tarantool.clone(),
+            watch.get_ref().clone(),
+            Arc::clone(&attached),
+        );
+        end_streams_on_shutdown(&hub, &stopping);
         let limited = rate_limit.is_some();
         let governor = || Governor::new(rate_limit.as_ref().unwrap_or(&unlimited()));
-        App::new()
+        let mut app = App::new()
             .wrap(from_fn(log_requests))
-            .app_data(storage)
+            .app_data(web::Data::new(storage))
+            .app_data(web::Data::new(hub))
+            .app_data(web::Data::new(stopping))
             .app_data(limits.clone())
             .app_data(body.clone())
             .app_data(api.clone())
-            .service(
-                web::resource("/health")
-                    .route(web::get().to(health::health))
-                    .default_service(web::to(method_not_allowed("GET"))),
-            )
-            .service(
-                web::resource("/ready")
-                    .route(web::get().to(health::ready))
-                    .default_service(web::to(method_not_allowed("GET"))),
-            )
-            .service(
-                web::resource("/indexes")
-                    .wrap(Condition::new(limited, governor()))
-                    .route(web::get().to(indexes::indexes))
-                    .default_service(web::to(method_not_allowed("GET"))),
-            )
-            .service(
-                web::resource("/txn")
-                    .wrap(Condition::new(limited, governor()))
-                    .route(web::post().to(txn::txn))
-                    .default_service(web::to(method_not_allowed("POST"))),
-            )
-            .service(
-                web::scope("/kv")
-                    .wrap(Condition::new(limited, governor()))
-                    .service(web::resource("").to(collection::collection))
-                    // Everything else under /kv/ is a key: one handler picks by
-                    // method, which spares a regex route match per request.
-                    .default_service(web::to(kv::by_key)),
-            )
-            .default_service(web::to(not_found))
+            .app_data(watch.clone())
+            .app_data(websocket.clone());
+        if let Some(rate) = &message_rate {
+            app = app.app_data(rate.clone());
+        }
+        app.service(
+            web::resource("/health")
+                .route(web::get().to(health::health))
+                .default_service(web::to(method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/ready")
+                .route(web::get().to(health::ready))
+                .default_service(web::to(method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/indexes")
+                .wrap(Condition::new(limited, governor()))
+                .route(web::get().to(indexes::indexes))
+                .default_service(web::to(method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/txn")
+                .wrap(Condition::new(limited, governor()))
+                .route(web::post().to(txn::txn))
+                .default_service(web::to(method_not_allowed("POST"))),
+        )
+        .service(
+            web::resource("/watch")
+                .wrap(Condition::new(limited, governor()))
+                .route(web::get().to(watch::watch))
+                .default_service(web::to(method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/ws")
+                .wrap(Condition::new(limited, governor()))
+                .route(web::get().to(ws::upgrade))
+                .default_service(web::to(method_not_allowed("GET"))),
+        )
+        .service(
+            web::scope("/kv")
+                .wrap(Condition::new(limited, governor()))
+                .service(web::resource("").to(collection::collection))
+                // Everything else under /kv/ is a key: one handler picks by
+                // method, which spares a regex route match per request.
+                .default_service(web::to(kv::by_key)),
+        )
+        .default_service(web::to(not_found))
     })
+}
+
+/// Ends the worker's streams when a graceful shutdown begins, so their
+/// connections close and the worker stops within the shutdown timeout.
+fn end_streams_on_shutdown(hub: &Hub, stopping: &GracefulShutdownSignal) {
+    let hub = hub.clone();
+    let stopping = stopping.clone();
+    actix_web::rt::spawn(async move {
+        stopping.notified().await;
+        hub.stop();
+    });
 }
 
 /// The limiter for `rate_limit`, or `None` when `per_second` is 0.

@@ -13,6 +13,9 @@
 --   KV_MAX_KEY_BYTES                 longest key, bytes    (default 1024)
 --   TARANTOOL_EXPIRY_SWEEP_MS        pause of the expiry sweeper when nothing is due (default 100)
 --   KV_INDEXES                       indexes on value fields: path[:type][:unique],... (default none)
+--   TARANTOOL_FEED_MAX_EVENTS        change feed: most events kept            (default 100000)
+--   TARANTOOL_FEED_MAX_BYTES         change feed: most bytes of events kept   (default 67108864, 64 MiB)
+--   TARANTOOL_FEED_MAX_AGE_S         change feed: oldest event kept, seconds  (default 3600)
 --
 -- The functions never decode a stored value into Lua: Lua numbers would turn
 -- 2.0 into 2 on the way back. Values arrive as raw MessagePack bytes, are
@@ -80,6 +83,7 @@ end
 local access = require('kv.access')
 local batch = require('kv.batch')
 local expiry = require('kv.expiry')
+local feed = require('kv.feed')
 local field_schema = require('kv.field_schema')
 local protocol = require('kv.protocol')
 local revision = require('kv.revision')
@@ -88,6 +92,7 @@ local schema = require('kv.schema')
 local functions = {
     kv_batch = batch.kv_batch,
     kv_ready = protocol.kv_ready,
+    kv_watch = feed.kv_watch,
 }
 
 local names = {}
@@ -100,6 +105,7 @@ if not box.info.ro then
     schema.migrate()
 end
 revision.restore()
+feed.restore(revision.last)
 if not box.info.ro then
     access.lock_down()
     access.grant_gateway(user, password, names)
@@ -112,6 +118,11 @@ fields.declared = declared
 -- Deletes expired records in the background, only while writable.
 expiry.INTERVAL_S = env.positive_integer('TARANTOOL_EXPIRY_SWEEP_MS', 100) / 1000
 expiry.start()
+-- Trims the change feed to its bounds, only while writable.
+feed.MAX_EVENTS = env.positive_integer('TARANTOOL_FEED_MAX_EVENTS', feed.MAX_EVENTS)
+feed.MAX_BYTES = env.positive_integer('TARANTOOL_FEED_MAX_BYTES', feed.MAX_BYTES)
+feed.MAX_AGE_S = env.positive_integer('TARANTOOL_FEED_MAX_AGE_S', feed.MAX_AGE_S)
+feed.start()
 
 box.cfg({ listen = listen })
 require('log').info('kv-gateway: listening on %s', listen)

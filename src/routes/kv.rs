@@ -7,12 +7,13 @@ use crate::access_log::{self, LoggedKey};
 use crate::body::{parse_create, parse_update, read_limited, ttl_of};
 use crate::error::ApiError;
 use crate::key::Key;
+use crate::kv_request::KvRequest;
 use crate::patch_body::{self, ACCEPT_PATCH, PATCH_FORMATS};
 use crate::preconditions;
 use crate::query::Query;
 use crate::reply::KvReply;
 use crate::settings::{BodyRead, LimitSettings};
-use crate::storage::{CreateOutcome, DeleteOutcome, PatchOutcome, PutMode, PutOutcome, Storage};
+use crate::storage::Storage;
 
 /// What comes before the key in a record's path.
 const KV_PREFIX: &str = "/kv/";
@@ -57,16 +58,14 @@ pub async fn create(
     let body = read_limited(&req, payload, ctx.limits.max_body_bytes, **ctx.body_read).await?;
     let request = parse_create(&body, ctx.limits.max_key_bytes)?;
     note_key(&req, &request.key);
-    let ttl = ttl_of(request.ttl.as_ref(), query.get("ttl"), ctx.limits.max_ttl_s)?;
-    match ctx
-        .storage
-        .create(&request.key, &request.value, ttl)
-        .await?
-    {
-        CreateOutcome::Created(revision) => Ok(KvReply::Created(revision)),
-        CreateOutcome::AlreadyExists => Err(ApiError::KeyExists),
-        CreateOutcome::Refused(refusal) => Err(refusal.into()),
+    let ttl_s = ttl_of(request.ttl.as_ref(), query.get("ttl"), ctx.limits.max_ttl_s)?;
+    KvRequest::Create {
+        key: request.key,
+        value: request.value,
+        ttl_s,
     }
+    .run(&ctx.storage)
+    .await
 }
 
 /// `/kv/{key}` with any method: GET, HEAD, PUT, PATCH and DELETE, or 405;
@@ -97,21 +96,13 @@ pub async fn by_key(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpRe
 async fn get(req: &HttpRequest, ctx: &Ctx, head: bool) -> Result<KvReply, ApiError> {
     Query::parse(req.query_string(), &[])?;
     let key = path_key(req, &ctx.limits)?;
-    let record = ctx.storage.get(&key).await?.ok_or(ApiError::KeyNotFound)?;
-    if preconditions::none_match_hits(req, record.revision)? {
-        return Ok(KvReply::NotModified {
-            revision: record.revision,
-            expires_at_ms: record.expires_at_ms,
-        });
+    KvRequest::Get {
+        key,
+        if_none_match: preconditions::none_match(req)?,
+        head,
     }
-    Ok(if head {
-        KvReply::Exists {
-            revision: record.revision,
-            expires_at_ms: record.expires_at_ms,
-        }
-    } else {
-        KvReply::Found(record)
-    })
+    .run(&ctx.storage)
+    .await
 }
 
 /// `PUT /kv/{key}`: replace the value of an existing record; with
@@ -122,27 +113,22 @@ async fn put(req: &HttpRequest, payload: web::Payload, ctx: &Ctx) -> Result<KvRe
     let query = Query::parse(req.query_string(), &["upsert", "ttl"])?;
     let key = path_key(req, &ctx.limits)?;
     let if_match = preconditions::if_match(req)?;
-    let mode = if preconditions::none_match_any(req)? {
-        PutMode::Create
-    } else if query.flag("upsert")? {
-        PutMode::Upsert
-    } else {
-        PutMode::Update
-    };
+    let mode = preconditions::put_mode(
+        preconditions::none_match(req)?.as_ref(),
+        query.flag("upsert")?,
+    )?;
     let body = read_limited(req, payload, ctx.limits.max_body_bytes, **ctx.body_read).await?;
     let request = parse_update(&body, &key)?;
-    let ttl = ttl_of(request.ttl.as_ref(), query.get("ttl"), ctx.limits.max_ttl_s)?;
-    match ctx
-        .storage
-        .put(&key, &request.value, mode, if_match.as_ref(), ttl)
-        .await?
-    {
-        PutOutcome::Created(revision) => Ok(KvReply::Created(revision)),
-        PutOutcome::Updated(revision) => Ok(KvReply::Updated(revision)),
-        PutOutcome::NotFound => Err(ApiError::KeyNotFound),
-        PutOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
-        PutOutcome::Refused(refusal) => Err(refusal.into()),
+    let ttl_s = ttl_of(request.ttl.as_ref(), query.get("ttl"), ctx.limits.max_ttl_s)?;
+    KvRequest::Put {
+        key,
+        value: request.value,
+        mode,
+        if_match,
+        ttl_s,
     }
+    .run(&ctx.storage)
+    .await
 }
 
 /// `PATCH /kv/{key}`: apply a merge patch or a JSON Patch, in Tarantool.
@@ -151,16 +137,16 @@ async fn patch(req: &HttpRequest, payload: web::Payload, ctx: &Ctx) -> Result<Kv
     let key = path_key(req, &ctx.limits)?;
     let format = patch_body::format_of(req)?;
     let if_match = preconditions::if_match(req)?;
-    preconditions::no_none_match(req)?;
+    preconditions::no_none_match(preconditions::none_match(req)?.as_ref())?;
     let body = read_limited(req, payload, ctx.limits.max_body_bytes, **ctx.body_read).await?;
     let patch = patch_body::parse(&body, format)?;
-    match ctx.storage.patch(&key, &patch, if_match.as_ref()).await? {
-        PatchOutcome::Patched(record) => Ok(KvReply::Patched(record)),
-        PatchOutcome::NotFound => Err(ApiError::KeyNotFound),
-        PatchOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
-        PatchOutcome::Conflict(why) => Err(ApiError::PatchConflict(why)),
-        PatchOutcome::Refused(refusal) => Err(refusal.into()),
+    KvRequest::Patch {
+        key,
+        patch,
+        if_match,
     }
+    .run(&ctx.storage)
+    .await
 }
 
 /// `DELETE /kv/{key}`: remove the record and return what it held (`null`
@@ -169,12 +155,8 @@ async fn delete(req: &HttpRequest, ctx: &Ctx) -> Result<KvReply, ApiError> {
     Query::parse(req.query_string(), &[])?;
     let key = path_key(req, &ctx.limits)?;
     let if_match = preconditions::if_match(req)?;
-    preconditions::no_none_match(req)?;
-    match ctx.storage.delete(&key, if_match.as_ref()).await? {
-        DeleteOutcome::Deleted(value) => Ok(KvReply::Deleted { key, value }),
-        DeleteOutcome::NotFound => Err(ApiError::KeyNotFound),
-        DeleteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
-    }
+    preconditions::no_none_match(preconditions::none_match(req)?.as_ref())?;
+    KvRequest::Delete { key, if_match }.run(&ctx.storage).await
 }
 
 /// The key from the path, percent-decoded once; it may contain `/`.

@@ -5,6 +5,7 @@ pub mod health;
 pub mod indexes;
 pub mod kv;
 pub mod txn;
+pub mod watch;
 
 use actix_web::HttpResponse;
 

@@ -4,10 +4,10 @@ use actix_web::{web, HttpRequest};
 
 use crate::body::read_limited;
 use crate::error::ApiError;
+use crate::kv_request::KvRequest;
 use crate::query::Query;
 use crate::reply::KvReply;
 use crate::routes::kv::{note_key, Ctx};
-use crate::storage::{TxnFailure, TxnOutcome};
 use crate::txn_body;
 
 /// `POST /txn` `{"ops": [...]}`: 200 with every operation's result, or the
@@ -19,21 +19,5 @@ pub async fn txn(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Kv
     if let Some(first) = ops.first() {
         note_key(&req, first.key());
     }
-    match ctx.storage.txn(&ops).await? {
-        TxnOutcome::Committed { revision, results } => Ok(KvReply::Txn { revision, results }),
-        TxnOutcome::Aborted { index, failure } => Err(ApiError::InTxn {
-            op: index,
-            error: Box::new(match failure {
-                TxnFailure::Exists => ApiError::KeyExists,
-                TxnFailure::NotFound => ApiError::KeyNotFound,
-                TxnFailure::PreconditionFailed => ApiError::PreconditionFailed,
-                TxnFailure::Conflict(why) => ApiError::PatchConflict(why),
-                TxnFailure::TooLarge => ApiError::PayloadTooLarge,
-                TxnFailure::NoSpace => {
-                    ApiError::InsufficientStorage(crate::storage::StorageError::NoSpace)
-                }
-                TxnFailure::Refused(refusal) => refusal.into(),
-            }),
-        }),
-    }
+    KvRequest::Txn(ops).run(&ctx.storage).await
 }

@@ -199,7 +199,7 @@ fn optional_uint(rd: &mut &[u8], what: &str) -> Result<Option<u64>, CodecError> 
 
 /// The answers in an array of them (a transaction's), one by one.
 pub fn answers(mut bytes: &[u8], count: usize) -> Result<Vec<Reply<'_>>, CodecError> {
-    if count % ANSWER_LEN != 0 {
+    if !count.is_multiple_of(ANSWER_LEN) {
         return Err(CodecError(format!("{count} values are no answers")));
     }
     let mut replies = Vec::with_capacity(count / ANSWER_LEN);

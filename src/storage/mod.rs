@@ -5,6 +5,7 @@
 pub mod batch;
 mod client;
 pub mod codec;
+pub mod feed;
 pub mod incoming;
 mod ops;
 pub mod outcome;
@@ -13,6 +14,7 @@ mod replies;
 pub mod tarantool;
 
 pub use codec::{EncodedValue, JsonValue};
+pub use feed::{EventKind, FeedEvent, FeedOutcome, FeedWaiter};
 pub use outcome::{
     CreateOutcome, DeleteOutcome, FieldIndex, FieldRefusal, GlobToken, IfMatch, JsonPatchOp,
     ListItem, ListOutcome, ListPage, ListQuery, Patch, PatchOutcome, PrefixDeletion, PutMode,
@@ -178,6 +180,20 @@ impl Storage {
         };
         let data = self.batcher.submit(kind, ops::txn(ops)).await?;
         replies::txn(&replies::parse(&data)?, ops)
+    }
+
+    /// The change feed's committed events after `since` (at most `limit`,
+    /// about `max_bytes` of values), at once; with `since` `None`, none but
+    /// the last committed revision.
+    pub async fn feed(
+        &self,
+        since: Option<Revision>,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<FeedOutcome, StorageError> {
+        let op = feed::op(since, limit, max_bytes);
+        let data = self.batcher.submit(Kind::Read, op).await?;
+        feed::outcome(&replies::parse(&data)?)
     }
 
     /// Succeeds when Tarantool's kv functions answer, this gateway may call

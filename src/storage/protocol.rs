@@ -4,7 +4,7 @@
 //! are found at start, never as misread answers.
 
 /// The version of `kv_batch`'s arguments and answers this gateway speaks.
-pub const VERSION: u64 = 5;
+pub const VERSION: u64 = 6;
 
 /// An operation of `kv_batch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub enum Op {
     Query,
     /// The declared field indexes.
     Indexes,
+    /// The change feed's events after a revision, without waiting.
+    Feed,
 }
 
 impl Op {
@@ -45,6 +47,7 @@ impl Op {
             Op::DeletePrefix => "delete_prefix",
             Op::Query => "query",
             Op::Indexes => "indexes",
+            Op::Feed => "feed",
         }
     }
 }
@@ -92,6 +95,13 @@ pub enum Status {
     NotIndexed,
     /// A query's value does not fit its field's type; the detail says so.
     InvalidQuery,
+    /// Events of the change feed; the detail holds revision, key, kind and
+    /// value of each, the revision slot the last committed revision, the
+    /// due slot the first revision the feed has every event from.
+    Events,
+    /// The change feed no longer holds every event after the revision asked
+    /// for (or that revision is later than any): slots as for `Events`.
+    Compacted,
     /// Not run: the batch's reply budget was spent. Send it again.
     Deferred,
     /// Lua refused the arguments; the detail says why.
@@ -129,6 +139,8 @@ impl Status {
             "field_taken" => Status::FieldTaken,
             "not_indexed" => Status::NotIndexed,
             "invalid_query" => Status::InvalidQuery,
+            "events" => Status::Events,
+            "compacted" => Status::Compacted,
             "deferred" => Status::Deferred,
             "bad_request" => Status::BadRequest,
             "too_large" => Status::TooLarge,
@@ -205,6 +217,8 @@ mod tests {
             "field_taken",
             "not_indexed",
             "invalid_query",
+            "events",
+            "compacted",
             "deferred",
             "bad_request",
             "too_large",

@@ -87,7 +87,8 @@ impl Connection {
         self.call_within(function, args, self.stall_bound()).await
     }
 
-    async fn call_within(
+    /// Like `call`, but waits up to `limit` for the answer (a long poll).
+    pub async fn call_within(
         &self,
         function: &str,
         args: Vec<u8>,

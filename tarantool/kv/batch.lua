@@ -1,5 +1,6 @@
 -- kv_batch: the operations of many gateway requests in one call (the
 -- protocol is described in kv/protocol.lua).
+local feed = require('kv.feed')
 local limits = require('kv.limits')
 local listing = require('kv.listing')
 local fields = require('kv.fields')
@@ -27,10 +28,11 @@ local OPS = {
         writes = false,
     },
     indexes = { fn = function() return 'indexes', fields.described() end, writes = false },
+    feed = { fn = function(op) return feed.feed(op[2], op[3], op[4]) end, writes = false },
 }
 
 local bad_op = 'an operation is an array {name, ...} with name get, create, put, delete, patch, txn,'
-    .. ' list, delete_prefix, query or indexes'
+    .. ' list, delete_prefix, query, indexes or feed'
 
 local function writes(op)
     local spec = type(op) == 'table' and OPS[op[1]]
@@ -160,7 +162,7 @@ function M.kv_batch(ops, max_reply_bytes)
             if revision.deleted then
                 revision.store_floor()
             end
-            box.commit()
+            feed.commit(revision.last)
         end)
         if not ok then
             box.rollback()

@@ -6,6 +6,7 @@
 local fiber = require('fiber')
 local log = require('log')
 
+local feed = require('kv.feed')
 local raw = require('kv.raw')
 local revision = require('kv.revision')
 
@@ -59,11 +60,11 @@ function M.reschedule(key, old, new)
 end
 
 -- Deletes the expired record `tuple` in the current transaction: an
--- expiry, a write with its own revision.
-function M.retire(tuple)
+-- expiry, a write with its own revision and its event in the feed.
+function M.retire(tuple, now)
     box.space.kv:delete(tuple[1])
     M.reschedule(tuple[1], M.due_of(tuple), nil)
-    revision.take()
+    feed.record(revision.take(), tuple[1], 'expire', now)
     revision.deleted = true
 end
 
@@ -80,7 +81,7 @@ function M.sweep(now, limit)
     for _, row in ipairs(due) do
         local tuple = box.space.kv:get(row[2])
         if tuple ~= nil and M.due_of(tuple) == row[1] then
-            M.retire(tuple)
+            M.retire(tuple, now)
         else
             box.space.kv_expiry:delete({ row[1], row[2] })
         end
@@ -99,7 +100,7 @@ function M.sweep_once()
         if revision.deleted then
             revision.store_floor()
         end
-        box.commit()
+        feed.commit(revision.last)
     end)
     if not ok then
         if box.is_in_txn() then

@@ -101,7 +101,7 @@ local function holder(index, value, now)
     local tuple = box.space.kv.index[index.name]:get(value)
     if tuple ~= nil and expiry.expired(tuple, now) then
         -- Expired: it gives the value up now, as an expiry of its own.
-        expiry.retire(tuple)
+        expiry.retire(tuple, now)
         return nil
     end
     return tuple

@@ -2,6 +2,7 @@
 -- Both walk the TREE index on the key from where they are told to start,
 -- so the cost of a page does not grow with the size of the store.
 local expiry = require('kv.expiry')
+local feed = require('kv.feed')
 local records = require('kv.records')
 local revision = require('kv.revision')
 
@@ -106,8 +107,8 @@ end
 
 -- delete_prefix(prefix, limit) -> deleted_prefix {count, more}
 -- Deletes up to `limit` keys with `prefix` in the current transaction,
--- each a write with its own revision; `more` says whether keys remain.
--- Expired keys met on the way go too, but are not counted.
+-- each a write with its own revision and event; `more` says whether keys
+-- remain. Expired keys met on the way go too (as expiries), but are not counted.
 function M.delete_prefix(prefix, limit)
     if type(prefix) ~= 'string' or type(limit) ~= 'number' or limit < 1 then
         return 'bad_request', 'delete_prefix takes prefix, limit'
@@ -126,9 +127,11 @@ function M.delete_prefix(prefix, limit)
         local tuple = doomed[n]
         box.space.kv:delete(tuple[1])
         expiry.reschedule(tuple[1], tuple[4], nil)
-        revision.take()
         revision.deleted = true
-        if not expiry.expired(tuple, now) then
+        if expiry.expired(tuple, now) then
+            feed.record(revision.take(), tuple[1], 'expire', now)
+        else
+            feed.record(revision.take(), tuple[1], 'delete', now)
             count = count + 1
         end
     end

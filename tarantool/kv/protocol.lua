@@ -14,7 +14,8 @@
 --                      {'delete_prefix', prefix, limit}
 --                      {'query', terms, prefix, after, limit, values, scan_limit}
 --                      {'indexes'}
---                    (see kv/records.lua, kv/txn.lua, kv/listing.lua)
+--                      {'feed', since, limit, max_bytes}
+--                    (see kv/records.lua, kv/txn.lua, kv/listing.lua, kv/feed.lua)
 --   max_reply_bytes  once the answers so far hold this many bytes, the
 --                    remaining operations are not run: 'deferred'
 -- Each answer is four values: status, detail, revision, due time (the
@@ -24,6 +25,10 @@
 --   updated nil rev | deleted value rev | patched value rev due
 --   listed {cursor, key, rev, value, due, ...} | deleted_prefix {count, more}
 --   indexes {path, type, unique, ...}
+--   events {rev, key, kind, value, ...} committed oldest  (feed; the due slot
+--     holds the first revision the feed has every event from)
+--   compacted nil committed oldest (feed: `since` is before `oldest` - 1,
+--     or after the last committed revision)
 --   invalid_value message (a declared field of the wrong type)
 --   field_taken path (a unique field's value belongs to another record)
 --   not_indexed message | invalid_query message (queries)
@@ -31,11 +36,15 @@
 --   committed results last_rev | aborted results failed_index  (txn)
 --   deferred (not run: the reply budget was spent; send it again)
 --   bad_request message | too_large | no_space | read_only | failed message
+--
+-- kv_watch(since, limit, max_bytes, timeout_s) -> {status, detail, committed, oldest}
+--   the answer of a 'feed' operation, given once there are events after
+--   `since` or `timeout_s` seconds have passed (see kv/feed.lua).
 local limits = require('kv.limits')
 
 local M = {}
 
-M.VERSION = 5
+M.VERSION = 6
 
 -- kv_ready() -> {protocol = VERSION, max_key_bytes = N, max_batch_ops = N}
 -- What /ready asks: proves the caller may execute the kv functions and

@@ -11,6 +11,7 @@ for _, declaration in ipairs({
     'const char *box_tuple_field(box_tuple_t *tuple, uint32_t fieldno);',
     'uint32_t box_tuple_field_count(box_tuple_t *tuple);',
     'size_t box_tuple_bsize(box_tuple_t *tuple);',
+    'int box_delete(uint32_t space_id, uint32_t index_id, const char *key, const char *key_end, box_tuple_t **result);',
 }) do
     pcall(ffi.cdef, declaration)
 end
@@ -60,11 +61,71 @@ function M.uint_at(tuple, fieldno)
     return nil
 end
 
--- Writes `tuple_mp` (the MessagePack of a whole tuple) into space `space_id`
--- with box_insert or box_replace (`how`); raises the box error on failure.
-function M.write(how, space_id, tuple_mp)
-    local data = ffi.cast('const char *', tuple_mp)
-    if ffi.C[how](space_id, data, data + #tuple_mp, nil) ~= 0 then
+local key = ffi.new('uint8_t[10]')
+local deleted = ffi.new('box_tuple_t *[1]')
+
+-- Deletes from space `space_id` the row whose primary key is the unsigned
+-- integer `n`, with the key encoded here rather than from a Lua table;
+-- returns whether there was one. Raises the box error on failure.
+function M.delete_uint(space_id, n)
+    key[0] = 0x91
+    local len
+    if n < 0x80 then
+        key[1] = n
+        len = 2
+    else
+        local width, marker
+        if n < 0x100 then
+            width, marker = 1, 0xcc
+        elseif n < 0x10000 then
+            width, marker = 2, 0xcd
+        elseif n < 0x100000000 then
+            width, marker = 4, 0xce
+        else
+            width, marker = 8, 0xcf
+        end
+        key[1] = marker
+        local rest = n
+        for i = width + 1, 2, -1 do
+            key[i] = rest % 256
+            rest = math.floor(rest / 256)
+        end
+        len = width + 2
+    end
+    local data = ffi.cast('const char *', key)
+    if ffi.C.box_delete(space_id, 0, data, data + len, deleted) ~= 0 then
+        box.error()
+    end
+    return deleted[0] ~= nil
+end
+
+-- A buffer that tuples are put together in, so a tuple made of parts is
+-- copied once into C memory rather than concatenated into a new (hashed,
+-- garbage-collected) Lua string. It grows for a big tuple and shrinks back.
+local SMALL = 16 * 1024
+local buffer_size = SMALL
+local buffer = ffi.new('char[?]', buffer_size)
+
+local function put(at, part)
+    if part == nil then
+        return at
+    end
+    ffi.copy(buffer + at, part, #part)
+    return at + #part
+end
+
+-- Writes the tuple `header .. a .. b .. c .. d .. e` (d and e may be nil):
+-- an array header and its fields, each already MessagePack, with box_insert
+-- or box_replace (`how`) into space `space_id`; raises the box error on
+-- failure.
+function M.write_parts(how, space_id, header, a, b, c, d, e)
+    local size = #header + #a + #b + #c + (d and #d or 0) + (e and #e or 0)
+    if size > buffer_size or (buffer_size > SMALL and size <= SMALL) then
+        buffer_size = math.max(SMALL, size)
+        buffer = ffi.new('char[?]', buffer_size)
+    end
+    local at = put(put(put(put(put(put(0, header), a), b), c), d), e)
+    if ffi.C[how](space_id, buffer, buffer + at, nil) ~= 0 then
         box.error()
     end
 end

@@ -11,6 +11,7 @@
 local msgpack = require('msgpack')
 
 local expiry = require('kv.expiry')
+local feed = require('kv.feed')
 local fields = require('kv.fields')
 local jsonpatch = require('kv.jsonpatch')
 local limits = require('kv.limits')
@@ -20,13 +21,6 @@ local revision = require('kv.revision')
 local validate = require('kv.validate')
 
 local M = {}
-
-local function record(key, value_mp, rev, due)
-    if due == nil then
-        return '\x93' .. msgpack.encode(key) .. value_mp .. msgpack.encode(rev)
-    end
-    return '\x94' .. msgpack.encode(key) .. value_mp .. msgpack.encode(rev) .. msgpack.encode(due)
-end
 
 -- What the gateway gets back for a record: the value's MessagePack bytes,
 -- cut out of the tuple in C (a Lua string of them), never decoded.
@@ -44,12 +38,24 @@ local function live(key, now)
 end
 
 -- Writes the record, replacing `old` (the stored tuple, live or expired,
--- or nil), due at `due` (or never); returns its revision.
-local function write(key, value_mp, due, old)
+-- or nil), due at `due` (or never), and appends the change to the feed
+-- (after an expiry of `old` the sweeper had not got to yet); returns its
+-- revision.
+local function write(key, value_mp, due, old, now)
+    if old ~= nil and expiry.expired(old, now) then
+        feed.record(revision.take(), key, 'expire', now)
+    end
     local rev = revision.take()
+    local key_mp, rev_mp = msgpack.encode(key), msgpack.encode(rev)
     local how = old == nil and 'box_insert' or 'box_replace'
-    raw.write(how, box.space.kv.id, record(key, value_mp, rev, due))
+    -- The tuple: {key, value, revision[, due_ms]}.
+    if due == nil then
+        raw.write_parts(how, box.space.kv.id, '\x93', key_mp, value_mp, rev_mp)
+    else
+        raw.write_parts(how, box.space.kv.id, '\x94', key_mp, value_mp, rev_mp, msgpack.encode(due))
+    end
     expiry.reschedule(key, old and expiry.due_of(old), due)
+    feed.append(rev_mp, key_mp, 'put', value_mp, now)
     return rev
 end
 
@@ -130,7 +136,7 @@ function M.create(key, value_mp, ttl_s)
     if blocked then
         return blocked, why
     end
-    return 'created', nil, write(key, value_mp, expiry.due(ttl_s, now), stored)
+    return 'created', nil, write(key, value_mp, expiry.due(ttl_s, now), stored, now)
 end
 
 local PUT_MODES = { update = true, upsert = true, create = true }
@@ -161,7 +167,7 @@ function M.put(key, value_mp, mode, if_match, ttl_s)
         return blocked, why
     end
     local status = tuple and 'updated' or 'created'
-    return status, nil, write(key, value_mp, expiry.due(ttl_s, now), stored)
+    return status, nil, write(key, value_mp, expiry.due(ttl_s, now), stored, now)
 end
 
 -- delete(key, if_match) -> deleted value rev | missing | precondition_failed
@@ -170,7 +176,8 @@ function M.delete(key, if_match)
     if bad then
         return 'bad_request', bad
     end
-    local tuple = live(key, expiry.now_ms())
+    local now = expiry.now_ms()
+    local tuple = live(key, now)
     if not matches(if_match, tuple) then
         return 'precondition_failed', nil, current(tuple)
     end
@@ -180,7 +187,9 @@ function M.delete(key, if_match)
     box.space.kv:delete(key)
     expiry.reschedule(key, expiry.due_of(tuple), nil)
     revision.deleted = true
-    return 'deleted', value_of(tuple), revision.take()
+    local rev = revision.take()
+    feed.record(rev, key, 'delete', now)
+    return 'deleted', value_of(tuple), rev
 end
 
 local function apply_patch(value_mp, kind, doc)
@@ -201,7 +210,8 @@ function M.patch(key, kind, doc, if_match)
     if bad then
         return 'bad_request', bad
     end
-    local tuple = live(key, expiry.now_ms())
+    local now = expiry.now_ms()
+    local tuple = live(key, now)
     if not matches(if_match, tuple) then
         return 'precondition_failed', nil, current(tuple)
     end
@@ -220,12 +230,12 @@ function M.patch(key, kind, doc, if_match)
     if invalid then
         return 'conflict', 'the result cannot be stored: ' .. invalid
     end
-    local blocked, why = fields.check(key, value_mp, expiry.now_ms())
+    local blocked, why = fields.check(key, value_mp, now)
     if blocked then
         return blocked, why
     end
     -- A patch keeps the record's expiry.
-    return 'patched', value_mp, write(key, value_mp, expiry.due_of(tuple), tuple)
+    return 'patched', value_mp, write(key, value_mp, expiry.due_of(tuple), tuple, now)
 end
 
 -- check(key, rev, absent) -> ok | precondition_failed nil current_rev

@@ -69,6 +69,24 @@ local migrations = {
             type = 'tree', parts = { 'expires_at_ms', 'key' }, if_not_exists = true,
         })
     end,
+    -- 4: the change feed (kv/feed.lua), in revision order. A temporary
+    -- space: its rows cost no WAL write and no snapshot, so a write's event
+    -- adds nothing to the write's WAL record; the feed starts empty at each
+    -- start (kv/feed.lua tells watchers that were behind).
+    function()
+        local feed = box.schema.space.create('kv_feed', {
+            if_not_exists = true,
+            temporary = true,
+            format = {
+                { name = 'revision', type = 'unsigned' },
+                { name = 'key', type = 'string' },
+                { name = 'kind', type = 'string' },
+                { name = 'value', type = 'map', is_nullable = true },
+                { name = 'time_ms', type = 'unsigned' },
+            },
+        })
+        feed:create_index('primary', { type = 'tree', parts = { 'revision' }, if_not_exists = true })
+    end,
 }
 
 local M = {}

@@ -56,14 +56,14 @@ impl Running {
 
     /// Sends SIGTERM, as an orchestrator stopping the gateway would.
     #[expect(unsafe_code, reason = "libc::kill to send SIGTERM to our own child")]
-    fn terminate(&mut self) {
+    pub(crate) fn terminate(&mut self) {
         let pid = libc::pid_t::try_from(self.child.id()).unwrap();
         // SAFETY: kill(2) has no memory effects; pid is our own live child.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     }
 
     /// Waits for the process to exit by itself.
-    fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+    pub(crate) fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

@@ -53,7 +53,7 @@ async fn a_lua_side_of_another_protocol_version_is_not_ready() {
     let body = not_ready(&app).await;
     assert_eq!(
         body["detail"],
-        "Tarantool's kv functions speak protocol 1, this gateway speaks 5: \
+        "Tarantool's kv functions speak protocol 1, this gateway speaks 6: \
          run the tarantool/ scripts of the same release as the gateway"
     );
 }

@@ -11,7 +11,7 @@ use crate::binary::{gateway, Running};
 use crate::helpers::{free_port, TestTarantool, PASSWORD};
 
 /// A field of /proc/PID/status, in KiB.
-fn status_kib(pid: u32, field: &str) -> u64 {
+pub(crate) fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()
@@ -21,13 +21,18 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 }
 
 /// A one-worker gateway binary on `tarantool` with `env` on top.
-fn one_worker(tarantool: &TestTarantool, env: &[(&str, &str)]) -> (Running, u16) {
+pub(crate) fn one_worker(tarantool: &TestTarantool, env: &[(&str, &str)]) -> (Running, u16) {
+    one_worker_on(&tarantool.address(), env)
+}
+
+/// A one-worker gateway binary on the Tarantool at `address`.
+pub(crate) fn one_worker_on(address: &str, env: &[(&str, &str)]) -> (Running, u16) {
     let port = free_port();
     let mut command = gateway();
     command
         .env("KV__SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("KV__SERVER__WORKERS", "1")
-        .env("KV__TARANTOOL__ADDRESS", tarantool.address())
+        .env("KV__TARANTOOL__ADDRESS", address)
         .env("KV__TARANTOOL__PASSWORD", PASSWORD)
         .env("KV__TARANTOOL__REQUEST_TIMEOUT_MS", "10000")
         .env("KV__RATE_LIMIT__PER_SECOND", "0");
@@ -35,7 +40,7 @@ fn one_worker(tarantool: &TestTarantool, env: &[(&str, &str)]) -> (Running, u16)
     (Running::start(&mut command, port), port)
 }
 
-async fn wait_ready(client: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_ready(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while client
         .get(format!("{base}/ready"))

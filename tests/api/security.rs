@@ -126,7 +126,7 @@ async fn the_gateway_user_may_call_the_kv_functions_and_nothing_else() {
         .map(|row| row[2].as_str().unwrap().to_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["kv_batch", "kv_ready"]);
+    assert_eq!(names, ["kv_batch", "kv_ready", "kv_watch"]);
 
     let eval = client.eval("return box.space.kv:select()", &()).await;
     assert!(eval.is_err(), "eval must be denied");
