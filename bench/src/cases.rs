@@ -25,6 +25,10 @@ pub enum Load {
     Wrk(&'static str),
     /// `kv-bench iproto` with this operation, against the stack's Tarantool.
     Iproto(&'static str),
+    /// `kv-bench watch-lag`: writes through the stack's gateway, watched
+    /// through its second gateway, at half the `put` case's peak. Not a
+    /// peak case: it runs after the rounds, with the half-peak runs.
+    WatchLag,
 }
 
 /// One case.
@@ -40,6 +44,8 @@ pub struct Case {
     pub load: Load,
     /// The `kv-bench rate --kind` that repeats it at half its peak, if any.
     pub half_peak: Option<&'static str>,
+    /// SSE watchers of every key attached to the gateway while it runs.
+    pub watchers: usize,
 }
 
 const fn case(
@@ -56,6 +62,7 @@ const fn case(
         ceiling: false,
         load,
         half_peak,
+        watchers: 0,
     }
 }
 
@@ -67,8 +74,12 @@ const fn ceiling(id: &'static str, label: &'static str, load: Load) -> Case {
         ceiling: true,
         load,
         half_peak: None,
+        watchers: 0,
     }
 }
+
+/// Watchers attached in the `put-watched` case.
+pub const WATCHERS: usize = 100;
 
 /// The field indexes of the `GatewayIndexed` stack: two unique string
 /// fields every preloaded value has (bench/src/values.rs).
@@ -143,6 +154,23 @@ pub const CASES: &[Case] = &[
         Wrk("mix.lua"),
         Some("mix"),
     ),
+    Case {
+        watchers: WATCHERS,
+        ..case(
+            "put-watched",
+            "PUT existing key with 100 SSE watchers of every key attached",
+            Gateway,
+            Wrk("put.lua"),
+            None,
+        )
+    },
+    case(
+        "watch-lag",
+        "write acknowledged to its event at an SSE watcher on another gateway (lag at half the PUT peak)",
+        Gateway,
+        Load::WatchLag,
+        None,
+    ),
     case("post", "POST new key", Gateway, Wrk("post.lua"), None),
     case(
         "put-ttl",
@@ -208,6 +236,11 @@ pub const PAIRS: &[Pair] = &[
         label: "PUT: gateway / Webdis SET, Redis without persistence",
         base: "webdis-set-mem",
         subject: "put",
+    },
+    Pair {
+        label: "PUT: with 100 SSE watchers / without",
+        base: "put",
+        subject: "put-watched",
     },
 ];
 

@@ -28,16 +28,27 @@ impl HttpConn {
     /// Sends `request` (complete bytes, head and body) and returns the status.
     /// On an error the connection is dropped; the next call reconnects.
     pub async fn send(&mut self, request: &[u8]) -> io::Result<u16> {
+        self.send_tagged(request).await.map(|(status, _)| status)
+    }
+
+    /// Like `send`, also returning the revision the `ETag` names, if any.
+    pub async fn send_tagged(&mut self, request: &[u8]) -> io::Result<(u16, Option<u64>)> {
         let result = self.exchange(request).await;
-        if !matches!(result, Ok((_, true))) {
+        if !matches!(
+            result,
+            Ok(Head {
+                keep_alive: true,
+                ..
+            })
+        ) {
             self.stream = None;
             self.buf.clear();
         }
-        result.map(|(status, _)| status)
+        result.map(|head| (head.status, head.revision))
     }
 
-    /// Returns the status and whether the connection may be reused.
-    async fn exchange(&mut self, request: &[u8]) -> io::Result<(u16, bool)> {
+    /// Returns the response's head (its length includes the body's).
+    async fn exchange(&mut self, request: &[u8]) -> io::Result<Head> {
         if self.stream.is_none() {
             let stream = TcpStream::connect(self.addr).await?;
             stream.set_nodelay(true)?;
@@ -46,12 +57,12 @@ impl HttpConn {
         let stream = self.stream.as_mut().expect("connected above");
         stream.write_all(request).await?;
         loop {
-            if let Some((status, total, keep_alive)) = parse_head(&self.buf)? {
-                while self.buf.len() < total {
+            if let Some(head) = parse_head(&self.buf)? {
+                while self.buf.len() < head.total {
                     read_more(stream, &mut self.buf).await?;
                 }
-                self.buf.drain(..total);
-                return Ok((status, keep_alive));
+                self.buf.drain(..head.total);
+                return Ok(head);
             }
             read_more(stream, &mut self.buf).await?;
         }
@@ -69,8 +80,18 @@ async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<()> 
     Ok(())
 }
 
-/// `Some((status, head + body length, keep-alive))` once the head is complete.
-fn parse_head(buf: &[u8]) -> io::Result<Option<(u16, usize, bool)>> {
+/// What is read of a response's head.
+struct Head {
+    status: u16,
+    /// Head and body length.
+    total: usize,
+    keep_alive: bool,
+    /// The revision a kv-gateway `ETag` (`"5"`) names.
+    revision: Option<u64>,
+}
+
+/// The head once it is complete.
+fn parse_head(buf: &[u8]) -> io::Result<Option<Head>> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut response = httparse::Response::new(&mut headers);
     let head_len = match response.parse(buf) {
@@ -81,7 +102,13 @@ fn parse_head(buf: &[u8]) -> io::Result<Option<(u16, usize, bool)>> {
     let status = response.code.unwrap_or(0);
     let mut body_len = None;
     let mut keep_alive = response.version == Some(1);
+    let mut revision = None;
     for header in response.headers.iter() {
+        if header.name.eq_ignore_ascii_case("etag") {
+            revision = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(|v| v.trim_matches('"').parse().ok());
+        }
         if header.name.eq_ignore_ascii_case("content-length") {
             body_len = std::str::from_utf8(header.value)
                 .ok()
@@ -97,7 +124,12 @@ fn parse_head(buf: &[u8]) -> io::Result<Option<(u16, usize, bool)>> {
             "response without Content-Length",
         )
     })?;
-    Ok(Some((status, head_len + body_len, keep_alive)))
+    Ok(Some(Head {
+        status,
+        total: head_len + body_len,
+        keep_alive,
+        revision,
+    }))
 }
 
 /// One blocking `GET path` on a new connection, for readiness checks and
@@ -120,7 +152,7 @@ pub fn get_once(addr: SocketAddr, path: &str) -> io::Result<(u16, String)> {
             0 => break,
             n => buf.extend_from_slice(&chunk[..n]),
         }
-        if let Some((status, total, _)) = parse_head(&buf)? {
+        if let Some(Head { status, total, .. }) = parse_head(&buf)? {
             if buf.len() >= total {
                 let head_len = buf
                     .windows(4)
@@ -157,11 +189,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_head_gives_status_length_and_keep_alive() {
+    fn a_head_gives_status_length_keep_alive_and_revision() {
+        let of = |resp: &[u8]| {
+            parse_head(resp)
+                .unwrap()
+                .map(|h| (h.status, h.total, h.keep_alive, h.revision))
+        };
         let resp = b"HTTP/1.1 404 Not Found\r\ncontent-length: 5\r\n\r\nhello";
-        assert_eq!(parse_head(resp).unwrap(), Some((404, resp.len(), true)));
-        let close = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-        assert_eq!(parse_head(close).unwrap(), Some((200, close.len(), false)));
-        assert_eq!(parse_head(b"HTTP/1.1 200 OK\r\n").unwrap(), None);
+        assert_eq!(of(resp), Some((404, resp.len(), true, None)));
+        let close =
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nETag: \"17\"\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(of(close), Some((200, close.len(), false, Some(17))));
+        assert_eq!(of(b"HTTP/1.1 200 OK\r\n"), None);
     }
 }

@@ -17,12 +17,14 @@ mod rate;
 mod report;
 mod requests;
 mod row;
+mod sse;
 mod stacks;
 mod stats;
 mod suite;
 mod table;
 mod targets;
 mod values;
+mod watch_lag;
 
 use std::process::ExitCode;
 
@@ -44,6 +46,11 @@ const USAGE: &str = "usage: kv-bench COMMAND [--option value]...
   iproto --addr A --password P --op get|update --keys N --duration S
        [--warmup S] [--concurrency 64] [--threads 2] [--user kv_gateway]
                                  calls kv_batch directly, one get/update per call
+  watch-lag --addr A --watch-addr B --rate R --duration S [--connections 16]
+       [--threads 2]             PUTs through A at a constant rate, each matched with
+                                 its event on an SSE watcher through B: the lag
+  sse-watchers --addr A --count N --seconds S [--threads 1]
+                                 N SSE streams of every key, read and dropped
   calibrate [--seconds 1]        CPU speed per core, to spot a host that slowed down
   report --dir D [--font TTF]    D/results.csv + D/meta.txt -> D/table.md,
                                  D/summary.csv, D/chart.png (run does it too)
@@ -67,6 +74,8 @@ fn main() -> ExitCode {
         "run" => suite::run(&args),
         "rate" => rate::run(&args),
         "iproto" => iproto::run(&args),
+        "watch-lag" => watch_lag::run(&args),
+        "sse-watchers" => sse::watchers(&args),
         "report" => report::run(&args),
         "calibrate" => stats::calibrate(&args),
         "" | "-h" | "--help" | "help" => {

@@ -38,18 +38,20 @@ impl Bench {
     /// The closed-loop peak of `case` on `stack`, as round `round`.
     pub fn peak(&self, case: &Case, stack: &Stack, round: u32) -> Result<Row, String> {
         let tag = format!("{}-{}-r{round}", case.id, stack.name);
+        let _watchers = self.attach_watchers(case, stack, &tag)?;
         if self.warmup_s > 0 {
-            let warmup = self.peak_command(case, stack, self.warmup_s, &format!("{tag}-warmup"));
+            let warmup = self.peak_command(case, stack, self.warmup_s, &format!("{tag}-warmup"))?;
             run_bounded(
                 warmup,
                 &self.raw.join(format!("{tag}-warmup.txt")),
                 self.limit(),
             )?;
         }
-        let cmd = self.peak_command(case, stack, self.duration_s, &tag);
+        let cmd = self.peak_command(case, stack, self.duration_s, &tag)?;
         let tool = match case.load {
             Load::Wrk(_) => "wrk",
             Load::Iproto(_) => "kv-bench iproto",
+            Load::WatchLag => "kv-bench watch-lag",
         };
         let row = self.row(case, stack, round, tool, "peak", None);
         self.measure(row, cmd, &tag, stack)
@@ -89,6 +91,80 @@ impl Bench {
         }
         let cmd = self.rate_command(stack, kind, rate, self.duration_s, &tag);
         self.measure(row, cmd, &tag, stack)
+    }
+
+    /// The lag of `case` (a `WatchLag` one) on `stack` at `rate` writes/s.
+    pub fn watch_lag(&self, case: &Case, stack: &Stack, rate: u64) -> Result<Row, String> {
+        let row = self.row(
+            case,
+            stack,
+            0,
+            "kv-bench watch-lag",
+            "half-peak",
+            Some(rate as f64),
+        );
+        let Some(watch_http) = stack.watch_http else {
+            return Ok(Row {
+                check: "FAIL: the stack has no second gateway".into(),
+                ..row
+            });
+        };
+        if rate == 0 {
+            return Ok(Row {
+                check: "FAIL: no PUT peak to halve".into(),
+                ..row
+            });
+        }
+        let tag = format!("{}-{}-half", case.id, stack.name);
+        let command = |seconds: u64| {
+            let mut cmd = pinned(&self.load_cpus, &self.exe);
+            cmd.arg("watch-lag")
+                .args(["--addr", &stack.http.to_string()])
+                .args(["--watch-addr", &watch_http.to_string()])
+                .args(["--rate", &rate.to_string()])
+                .args(["--connections", &self.connections.min(16).to_string()])
+                .args(["--duration", &seconds.to_string()])
+                .args(["--threads", &self.load_cpus.len().to_string()]);
+            cmd
+        };
+        if self.warmup_s > 0 {
+            let out = self.raw.join(format!("{tag}-warmup.txt"));
+            run_bounded(command(self.warmup_s), &out, self.limit())?;
+        }
+        self.measure(row, command(self.duration_s), &tag, stack)
+    }
+
+    /// Starts `case.watchers` SSE watchers of every key on `stack`'s
+    /// gateway, pinned with the load; they stop when the guard is dropped.
+    fn attach_watchers(
+        &self,
+        case: &Case,
+        stack: &Stack,
+        tag: &str,
+    ) -> Result<Option<Watchers>, String> {
+        if case.watchers == 0 {
+            return Ok(None);
+        }
+        let mut cmd = pinned(&self.load_cpus, &self.exe);
+        let seconds = self.warmup_s + self.duration_s + GRACE.as_secs();
+        cmd.arg("sse-watchers")
+            .args(["--addr", &stack.http.to_string()])
+            .args(["--count", &case.watchers.to_string()])
+            .args(["--seconds", &seconds.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().map_err(|e| format!("sse-watchers: {e}"))?;
+        // It says WATCHING once every stream is open.
+        let mut line = String::new();
+        let stdout = child.stdout.take().ok_or("sse-watchers: no stdout")?;
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .map_err(|e| e.to_string())?;
+        if !line.starts_with("WATCHING") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{tag}: the SSE watchers did not start"));
+        }
+        Ok(Some(Watchers(child)))
     }
 
     fn limit(&self) -> Duration {
@@ -140,8 +216,14 @@ impl Bench {
         Ok(row)
     }
 
-    fn peak_command(&self, case: &Case, stack: &Stack, seconds: u64, tag: &str) -> Command {
-        match case.load {
+    fn peak_command(
+        &self,
+        case: &Case,
+        stack: &Stack,
+        seconds: u64,
+        tag: &str,
+    ) -> Result<Command, String> {
+        Ok(match case.load {
             Load::Wrk(script) => {
                 let mut cmd = pinned(&self.load_cpus, "wrk");
                 cmd.arg(format!("-t{}", self.load_cpus.len()))
@@ -156,6 +238,9 @@ impl Bench {
                     .env("BENCH_TAG", tag);
                 cmd
             }
+            Load::WatchLag => {
+                return Err(format!("{}: a lag case has no peak", case.id));
+            }
             Load::Iproto(op) => {
                 let mut cmd = pinned(&self.load_cpus, &self.exe);
                 cmd.arg("iproto")
@@ -167,7 +252,7 @@ impl Bench {
                     .args(self.common_args(seconds));
                 cmd
             }
-        }
+        })
     }
 
     fn rate_command(
@@ -199,5 +284,15 @@ impl Bench {
         .into_iter()
         .flat_map(|(name, value)| [name.to_owned(), value])
         .collect()
+    }
+}
+
+/// The `sse-watchers` process of a case; killed when dropped.
+struct Watchers(std::process::Child);
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

@@ -47,8 +47,11 @@ pub struct Stack {
     pub backend: SocketAddr,
     /// The gateway's Tarantool password (empty for Webdis).
     pub password: String,
+    /// Where a second gateway on the same Tarantool listens, if started.
+    pub watch_http: Option<SocketAddr>,
     front: Server,
     back: Server,
+    second: Option<Server>,
 }
 
 impl Stack {
@@ -82,30 +85,38 @@ impl Stack {
             tarantool,
             &work.join(format!("{name}-tarantool.log")),
         )?;
-        // Default settings (RUST_LOG unset: access log at info, to a file).
-        let mut gateway = pinned(cpus, &build.bin);
-        gateway
-            .env_remove("RUST_LOG")
-            .env("KV__SERVER__BIND", http.to_string())
-            .env("KV__SERVER__WORKERS", build.workers.to_string())
-            .env("KV__TARANTOOL__ADDRESS", backend.to_string())
-            .env("KV__TARANTOOL__PASSWORD", &password)
-            .env("KV__RATE_LIMIT__PER_SECOND", "0");
-        let front = Server::spawn(
-            &format!("{name}: kv-gateway"),
-            gateway,
-            &work.join(format!("{name}-gateway.log")),
-        )?;
+        let front = spawn_gateway(name, build, http, backend, &password, work, cpus)?;
         let mut stack = Stack {
             name: name.to_owned(),
             http,
             backend,
             password,
+            watch_http: None,
             front,
             back,
+            second: None,
         };
         stack.wait_ready("the gateway to be ready", "/ready")?;
         Ok(stack)
+    }
+
+    /// Starts a second gateway of `build` on this stack's Tarantool, for
+    /// watchers on "another gateway".
+    pub fn add_second_gateway(
+        &mut self,
+        build: &GatewayBuild,
+        work: &Path,
+        cpus: &CpuSet,
+    ) -> Result<(), String> {
+        let [http] = free_ports()?;
+        let name = format!("{}-second", self.name);
+        let second = spawn_gateway(&name, build, http, self.backend, &self.password, work, cpus)?;
+        self.second = Some(second);
+        self.watch_http = Some(http);
+        let mut servers: Vec<&mut Server> = self.second.iter_mut().collect();
+        wait_for("the second gateway to be ready", 30, &mut servers, || {
+            matches!(get_once(http, "/ready"), Ok((200, _)))
+        })
     }
 
     /// Starts Redis (`persistence`) and Webdis with one thread per server CPU.
@@ -158,8 +169,10 @@ impl Stack {
             http,
             backend,
             password: String::new(),
+            watch_http: None,
             front,
             back,
+            second: None,
         };
         wait_for("Redis", 30, &mut [&mut stack.back], || redis_ping(backend))?;
         stack.wait_ready("Webdis", "/PING")?;
@@ -178,8 +191,10 @@ impl Stack {
     }
 
     /// The process ids whose CPU time is this stack's.
-    pub fn pids(&self) -> [u32; 2] {
-        [self.front.pid(), self.back.pid()]
+    pub fn pids(&self) -> Vec<u32> {
+        let mut pids = vec![self.front.pid(), self.back.pid()];
+        pids.extend(self.second.as_ref().map(Server::pid));
+        pids
     }
 
     /// Stores `key-0`..`key-{N-1}` and checks that the last one reads back.
@@ -217,8 +232,38 @@ impl Stack {
     /// `Err` when a process of the stack has exited.
     pub fn check_alive(&mut self) -> Result<(), String> {
         self.front.check_alive()?;
+        if let Some(second) = &mut self.second {
+            second.check_alive()?;
+        }
         self.back.check_alive()
     }
+}
+
+/// A gateway of `build` on `http`, in front of the Tarantool at `backend`,
+/// with default settings (RUST_LOG unset: access log at info, to a file)
+/// and the rate limit off.
+fn spawn_gateway(
+    name: &str,
+    build: &GatewayBuild,
+    http: SocketAddr,
+    backend: SocketAddr,
+    password: &str,
+    work: &Path,
+    cpus: &CpuSet,
+) -> Result<Server, String> {
+    let mut gateway = pinned(cpus, &build.bin);
+    gateway
+        .env_remove("RUST_LOG")
+        .env("KV__SERVER__BIND", http.to_string())
+        .env("KV__SERVER__WORKERS", build.workers.to_string())
+        .env("KV__TARANTOOL__ADDRESS", backend.to_string())
+        .env("KV__TARANTOOL__PASSWORD", password)
+        .env("KV__RATE_LIMIT__PER_SECOND", "0");
+    Server::spawn(
+        &format!("{name}: kv-gateway"),
+        gateway,
+        &work.join(format!("{name}-gateway.log")),
+    )
 }
 
 fn redis_ping(addr: SocketAddr) -> bool {

@@ -12,7 +12,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::args::Args;
-use crate::cases::{self, Case, Serves};
+use crate::cases::{self, Case, Load, Serves};
 use crate::cpu::CpuSet;
 use crate::measure::Bench;
 use crate::meta::Facts;
@@ -188,12 +188,24 @@ fn start_stacks(opts: &Options, work: &Path) -> Result<Vec<Stack>, String> {
     let cpus = &opts.server_cpus;
     let mut stacks = Vec::new();
     let needs = |s: Serves| opts.cases.iter().any(|c| c.serves == s);
+    // The lag case watches through a second gateway on the same Tarantool.
+    let lag = opts.cases.iter().any(|c| matches!(c.load, Load::WatchLag));
     if let Some(build_b) = &opts.build_b {
-        stacks.push(Stack::gateway("A", &opts.build_a, None, work, cpus)?);
-        stacks.push(Stack::gateway("B", build_b, None, work, cpus)?);
+        let mut a = Stack::gateway("A", &opts.build_a, None, work, cpus)?;
+        let mut b = Stack::gateway("B", build_b, None, work, cpus)?;
+        if lag {
+            a.add_second_gateway(&opts.build_a, work, cpus)?;
+            b.add_second_gateway(build_b, work, cpus)?;
+        }
+        stacks.push(a);
+        stacks.push(b);
     } else {
         if needs(Serves::Gateway) {
-            stacks.push(Stack::gateway("gateway", &opts.build_a, None, work, cpus)?);
+            let mut gateway = Stack::gateway("gateway", &opts.build_a, None, work, cpus)?;
+            if lag {
+                gateway.add_second_gateway(&opts.build_a, work, cpus)?;
+            }
+            stacks.push(gateway);
         }
         if needs(Serves::GatewayIndexed) {
             let indexes = Some(cases::INDEXES);
@@ -241,11 +253,30 @@ fn run_cases(opts: &Options, bench: &Bench, stacks: &mut [Stack]) -> Result<Vec<
         .collect();
     let mut results = Results::create(&opts.out.join("results.csv"), opts.rounds)?;
     for round in 1..=opts.rounds {
-        for &(case, i) in &runs {
+        for &(case, i) in runs
+            .iter()
+            .filter(|(c, _)| !matches!(c.load, Load::WatchLag))
+        {
             check_stop()?;
             stacks[i].check_alive()?;
             results.keep(bench.peak(case, &stacks[i], round)?)?;
         }
+    }
+    let half_of = |rows: &[Row], id: &str, target: &str| {
+        let peaks: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.id == id && r.target == target && r.mode == "peak" && r.ok())
+            .map(|r| r.rps)
+            .collect();
+        (report::median(&peaks).unwrap_or(0.0) / 2.0) as u64
+    };
+    for &(case, i) in &runs {
+        if !matches!(case.load, Load::WatchLag) {
+            continue;
+        }
+        check_stop()?;
+        let rate = half_of(&results.rows, "put", &stacks[i].name);
+        results.keep(bench.watch_lag(case, &stacks[i], rate)?)?;
     }
     if opts.ab() {
         return Ok(results.rows);
@@ -253,13 +284,7 @@ fn run_cases(opts: &Options, bench: &Bench, stacks: &mut [Stack]) -> Result<Vec<
     for &(case, i) in &runs {
         let Some(kind) = case.half_peak else { continue };
         check_stop()?;
-        let peaks: Vec<f64> = results
-            .rows
-            .iter()
-            .filter(|r| r.id == case.id && r.target == stacks[i].name && r.ok())
-            .map(|r| r.rps)
-            .collect();
-        let rate = (report::median(&peaks).unwrap_or(0.0) / 2.0) as u64;
+        let rate = half_of(&results.rows, case.id, &stacks[i].name);
         results.keep(bench.half_peak(case, &stacks[i], kind, rate)?)?;
     }
     Ok(results.rows)
