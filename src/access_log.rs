@@ -1,11 +1,11 @@
-//! One access-log line per request: method, path, key, status and latency.
+//! One access-log line per request: method, path, key, status and latency,
+//! also as key-values (route, and the rest) for the JSON log format.
 
-use std::time::Instant;
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::http::{Method, StatusCode};
 
 use crate::key::Key;
 
@@ -13,8 +13,9 @@ use crate::key::Key;
 #[derive(Debug, Clone)]
 pub struct LoggedKey(pub Key);
 
-/// Paths polled by orchestrators every few seconds; logging them is noise.
-const UNLOGGED_PATHS: [&str; 2] = ["/health", "/ready"];
+/// Paths polled by orchestrators and scrapers every few seconds; logging
+/// them is noise.
+const UNLOGGED_PATHS: [&str; 3] = ["/health", "/ready", "/metrics"];
 
 /// Longest path or key written to the log, in characters.
 const MAX_LOGGED_CHARS: usize = 128;
@@ -27,43 +28,68 @@ pub fn enabled() -> bool {
     log::log_enabled!(target: TARGET, log::Level::Info)
 }
 
-/// Middleware: logs each request once it has been answered.
-pub async fn log_requests(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    if UNLOGGED_PATHS.contains(&req.path()) || !enabled() {
-        return next.call(req).await;
-    }
-    let started = Instant::now();
-    let method = req.method().clone();
-    let result = next.call(req).await;
-    let micros = started.elapsed().as_micros();
-    let (status, path, key) = match &result {
-        Ok(response) => {
-            let req = response.request();
-            let key = req
-                .extensions()
-                .get::<LoggedKey>()
-                .map(|k| format!("{:?}", shorten(k.0.as_str())));
-            (response.status(), shorten(req.path()), key)
-        }
-        Err(err) => (err.as_response_error().status_code(), "-".to_owned(), None),
-    };
+/// Whether a request to `path` gets an access line.
+pub fn logs(path: &str) -> bool {
+    !UNLOGGED_PATHS.contains(&path) && enabled()
+}
+
+/// What one access line says.
+pub struct AccessLine<'a> {
+    /// The request's method.
+    pub method: &'a Method,
+    /// Its route template.
+    pub route: &'static str,
+    /// Its path.
+    pub path: &'a str,
+    /// The key it addressed, if any.
+    pub key: Option<&'a Key>,
+    /// Its status.
+    pub status: StatusCode,
+    /// How long it took.
+    pub latency: Duration,
+}
+
+/// Writes the line. Keys and paths are written with control characters
+/// and quotes escaped (Rust's `{:?}`; JSON's own escaping in JSON lines).
+pub fn write(line: &AccessLine<'_>) {
+    let path = shorten(line.path);
+    let key = line.key.map(|k| shorten(k.as_str()));
+    let micros = line.latency.as_micros();
+    let latency_ms = micros as f64 / 1000.0;
     log::info!(
         target: TARGET,
-        "{method} {path:?} key={} status={} latency={}.{:03}ms",
-        key.as_deref().unwrap_or("-"),
-        status.as_u16(),
+        method = line.method.as_str(),
+        route = line.route,
+        path = &*path,
+        key = key.as_deref(),
+        status = line.status.as_u16(),
+        latency_ms = latency_ms;
+        "{} {path:?} key={} status={} latency={}.{:03}ms",
+        line.method,
+        ShownKey(key.as_deref()),
+        line.status.as_u16(),
         micros / 1000,
         micros % 1000,
     );
-    result
 }
 
-fn shorten(s: &str) -> String {
+/// A key as the human line shows it: quoted and escaped, or `-`. Written
+/// straight into the line, since this runs for every request.
+struct ShownKey<'a>(Option<&'a str>);
+
+impl fmt::Display for ShownKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(key) => write!(f, "{key:?}"),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+/// `s`, cut after `MAX_LOGGED_CHARS` characters; borrowed when it is short.
+fn shorten(s: &str) -> Cow<'_, str> {
     match s.char_indices().nth(MAX_LOGGED_CHARS) {
-        Some((cut, _)) => format!("{}...", &s[..cut]),
-        None => s.to_owned(),
+        Some((cut, _)) => Cow::Owned(format!("{}...", &s[..cut])),
+        None => Cow::Borrowed(s),
     }
 }

@@ -3,8 +3,12 @@
 //! line costs a memcpy, not a write(2), per request.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use crate::observe_settings::LogFormat;
+use crate::request_id::{self, RequestId};
 
 /// How long a log line may wait in the buffer.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
@@ -88,6 +92,60 @@ impl log::Log for ClientFaultsAtDebug {
     }
 }
 
+/// Whether lines are JSON objects (`log.format = "json"`) rather than text.
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Switches the format of every line from now on (the logger is installed
+/// before the settings are read).
+pub fn set_format(format: LogFormat) {
+    JSON.store(format == LogFormat::Json, Ordering::Relaxed);
+}
+
+/// One JSON object: time, level, target, the request's id if any, the
+/// message and the record's key-values (an access line's method, route,
+/// path, key, status and latency_ms).
+fn json_line(time: &str, request_id: Option<&str>, record: &log::Record<'_>) -> String {
+    let mut line = serde_json::Map::new();
+    line.insert("time".into(), time.into());
+    line.insert("level".into(), record.level().as_str().into());
+    line.insert("target".into(), record.target().into());
+    if let Some(id) = request_id {
+        line.insert("request_id".into(), id.into());
+    }
+    line.insert("message".into(), record.args().to_string().into());
+    let _ = record.key_values().visit(&mut Fields(&mut line));
+    serde_json::Value::Object(line).to_string()
+}
+
+/// Copies key-values into a JSON object, numbers as numbers.
+struct Fields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl<'kvs> log::kv::VisitSource<'kvs> for Fields<'_> {
+    fn visit_pair(
+        &mut self,
+        key: log::kv::Key<'kvs>,
+        value: log::kv::Value<'kvs>,
+    ) -> Result<(), log::kv::Error> {
+        let json = if let Some(n) = value.to_u64() {
+            n.into()
+        } else if let Some(n) = value.to_i64() {
+            n.into()
+        } else if let Some(x) = value.to_f64() {
+            x.into()
+        } else if let Some(b) = value.to_bool() {
+            b.into()
+        } else if let Some(text) = value.to_borrowed_str() {
+            text.into()
+        } else if value.to_string() == "None" {
+            serde_json::Value::Null
+        } else {
+            value.to_string().into()
+        };
+        self.0.insert(key.as_str().to_owned(), json);
+        Ok(())
+    }
+}
+
 /// Installs the logger: `RUST_LOG` sets the level (default `info`).
 pub fn init() -> Flusher {
     let buffer = Arc::new(Mutex::new(Vec::with_capacity(64 * 1024)));
@@ -102,14 +160,37 @@ pub fn init() -> Flusher {
             // line again; a plain format of the same shape costs nothing to pass on.
             .write_style(env_logger::WriteStyle::Always)
             .format(|out, record| {
-                writeln!(
-                    out,
-                    "[{} {:<5} {}] {}",
-                    out.timestamp(),
-                    record.level(),
-                    record.target(),
-                    record.args()
-                )
+                let time = out.timestamp();
+                let id = request_id::current();
+                if JSON.load(Ordering::Relaxed) {
+                    writeln!(
+                        out,
+                        "{}",
+                        json_line(
+                            &time.to_string(),
+                            id.as_ref().map(RequestId::as_str),
+                            record
+                        )
+                    )
+                } else {
+                    match id {
+                        Some(id) => writeln!(
+                            out,
+                            "[{time} {:<5} {} request={}] {}",
+                            record.level(),
+                            record.target(),
+                            id.as_str(),
+                            record.args()
+                        ),
+                        None => writeln!(
+                            out,
+                            "[{time} {:<5} {}] {}",
+                            record.level(),
+                            record.target(),
+                            record.args()
+                        ),
+                    }
+                }
             })
             .build();
     log::set_max_level(logger.filter());

@@ -65,6 +65,7 @@ fn serve(config: Option<&Path>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    logging::set_format(settings.log.format);
     match actix_web::rt::System::new().block_on(run_server(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -8,6 +8,7 @@ use config::{Config, Environment, File, FileFormat};
 use serde::{Deserialize, Deserializer};
 
 use crate::client_ip::TrustedProxies;
+use crate::observe_settings::{LogSettings, MetricsSettings};
 use crate::stream_settings::{WatchSettings, WebSocketSettings};
 
 /// The compiled-in defaults; every key is documented there.
@@ -31,6 +32,10 @@ pub struct Settings {
     pub watch: WatchSettings,
     /// WebSocket connections.
     pub websocket: WebSocketSettings,
+    /// The log's format.
+    pub log: LogSettings,
+    /// Where metrics are served.
+    pub metrics: MetricsSettings,
 }
 
 /// `[api]`: operations that are off unless asked for.
@@ -216,6 +221,16 @@ impl Settings {
                 "KV__RATE_LIMIT__BURST",
                 "must be at least 1 while rate_limit.per_second is not 0",
             );
+        }
+        if !self.metrics.bind.is_empty() {
+            check_bind(&self.metrics.bind).map_err(|_| SettingsError::Invalid {
+                key: "metrics.bind",
+                env: "KV__METRICS__BIND",
+                problem: format!(
+                    "must be empty or host:port, such as 0.0.0.0:9100; got {:?}",
+                    self.metrics.bind
+                ),
+            })?;
         }
         if let Err(problem) = TrustedProxies::parse(&self.rate_limit.trusted_proxies) {
             return invalid(

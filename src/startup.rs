@@ -1,7 +1,7 @@
 //! Builds the HTTP server: middleware, per-worker storage, routes.
 
 use std::net::TcpListener;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 
 use actix_governor::{Governor, GovernorConfig, GovernorConfigBuilder};
@@ -11,14 +11,18 @@ use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App};
 use governor_middleware::NoOpMiddleware;
 
-use crate::access_log::log_requests;
 use crate::client_ip::{forget_idle_clients, ClientIpKey};
-use crate::http_server;
-use crate::routes::{collection, health, indexes, kv, method_not_allowed, not_found, txn, watch};
+use crate::metrics::Metrics;
+use crate::observe::observe;
+use crate::request_metrics::RequestMetrics;
+use crate::routes::{
+    collection, health, indexes, kv, method_not_allowed, metrics, not_found, txn, watch,
+};
 use crate::settings::{RateLimitSettings, Settings};
 use crate::storage::Storage;
 use crate::watch::Hub;
 use crate::ws::{self, MessageRate};
+use crate::{http_server, metrics_server};
 
 use actix_governor::governor::middleware as governor_middleware;
 
@@ -26,16 +30,38 @@ use actix_governor::governor::middleware as governor_middleware;
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on `metrics.bind`, if set.
+    metrics_server: Option<(u16, Server)>,
 }
 
 impl Application {
     /// Binds `server.bind` (a host name is resolved and its first address
-    /// that binds is used; port 0 picks a free port) and builds the server.
+    /// that binds is used; port 0 picks a free port) and `metrics.bind` if
+    /// set, and builds the servers.
     pub fn build(settings: Settings) -> std::io::Result<Application> {
         let listener = TcpListener::bind(settings.server.bind.as_str())?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, settings)?;
-        Ok(Application { port, server })
+        let metrics = Metrics::new();
+        let metrics_server = if settings.metrics.bind.is_empty() {
+            None
+        } else {
+            let bind = settings.metrics.bind.as_str();
+            let listener = TcpListener::bind(bind)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("metrics.bind {bind}: {e}")))?;
+            let port = listener.local_addr()?.port();
+            Some((port, metrics_server::serve(listener, Arc::clone(&metrics))?))
+        };
+        let server = serve(listener, settings, metrics)?;
+        Ok(Application {
+            port,
+            server,
+            metrics_server,
+        })
+    }
+
+    /// The port `metrics.bind` listens on, if set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
 
     /// The port the server listens on.
@@ -48,15 +74,28 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped (SIGTERM/SIGINT, or the handle).
+    /// Serves until the server is stopped (SIGTERM/SIGINT, or the handle);
+    /// the metrics server stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics_server else {
+            return self.server.await;
+        };
+        let metrics_handle = metrics.handle();
+        let metrics = actix_web::rt::spawn(metrics);
+        let result = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics.await;
+        result
     }
 }
 
 type RateLimit = GovernorConfig<ClientIpKey, NoOpMiddleware>;
 
-fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<Server> {
     // Built once: the buckets are shared by all workers.
     let rate_limit = rate_limit(&settings.rate_limit)?;
     if let Some(limit) = &rate_limit {
@@ -74,23 +113,28 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
     let watch = web::Data::new(settings.watch.clone());
     let websocket = web::Data::new(settings.websocket.clone());
     let tarantool = settings.tarantool.clone();
-    // Watchers on all workers, for watch.max_watchers.
-    let attached = Arc::new(AtomicUsize::new(0));
+    let metrics_data = web::Data::from(Arc::clone(&metrics));
+    // Numbers the workers, for the labels of their connections.
+    let workers = Arc::new(AtomicU16::new(0));
     http_server::serve(listener, &settings, move |stopping| {
+        let worker = workers.fetch_add(1, Ordering::Relaxed);
         // One Tarantool connection per worker, created on the worker's own
         // runtime so its dispatch task runs next to the handlers using it.
-        let storage = Storage::open(&tarantool);
+        let storage = Storage::open(&tarantool, &metrics, worker);
         let hub = Hub::new(
             storage.clone(),
             tarantool.clone(),
             watch.get_ref().clone(),
-            Arc::clone(&attached),
+            Arc::clone(&metrics),
+            worker,
         );
         end_streams_on_shutdown(&hub, &stopping);
         let limited = rate_limit.is_some();
         let governor = || Governor::new(rate_limit.as_ref().unwrap_or(&unlimited()));
         let mut app = App::new()
-            .wrap(from_fn(log_requests))
+            .wrap(from_fn(observe))
+            .app_data(metrics_data.clone())
+            .app_data(web::Data::new(RequestMetrics::new(Arc::clone(&metrics))))
             .app_data(web::Data::new(storage))
             .app_data(web::Data::new(hub))
             .app_data(web::Data::new(stopping))
@@ -105,6 +149,11 @@ fn serve(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
         app.service(
             web::resource("/health")
                 .route(web::get().to(health::health))
+                .default_service(web::to(method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(metrics::metrics))
                 .default_service(web::to(method_not_allowed("GET"))),
         )
         .service(

@@ -4,6 +4,7 @@ pub mod collection;
 pub mod health;
 pub mod indexes;
 pub mod kv;
+pub mod metrics;
 pub mod txn;
 pub mod watch;
 

@@ -10,6 +10,7 @@ use futures_util::Stream;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
 use crate::error::ApiError;
+use crate::metrics::OpenStream;
 use crate::query::Query;
 use crate::settings::LimitSettings;
 use crate::stream_reply::{sse_compacted, sse_event, sse_opening, SSE_HEARTBEAT};
@@ -45,9 +46,10 @@ pub async fn watch(
     }
     let opening = hub.open(filter, since).await.map_err(refusal)?;
     let start = opening.start;
-    let outbox = Outbox::new(settings.max_queued_bytes);
+    let outbox = hub.outbox();
     let id = hub.attach(opening, Rc::clone(&outbox), None);
     let stream = Sse {
+        _open: hub.open_stream("sse"),
         hub: Hub::clone(&hub),
         id,
         outbox,
@@ -72,6 +74,7 @@ fn heartbeat(period: std::time::Duration) -> Interval {
 /// One open stream; detaches its watcher when actix drops it (the client
 /// went away, or the stream ended).
 struct Sse {
+    _open: OpenStream,
     hub: Hub,
     id: WatchId,
     outbox: Rc<Outbox>,

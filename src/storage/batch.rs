@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -25,6 +26,7 @@ use super::codec;
 use super::protocol::Status;
 use super::tarantool::Connection;
 use super::StorageError;
+use crate::metrics::{LaneLabels, Metrics};
 use crate::settings::TarantoolSettings;
 
 /// Whether an operation changes data, and so which lane it takes.
@@ -69,22 +71,30 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Starts a read lane and a write lane for `connection` on the current worker.
-    pub fn start(connection: &Connection, settings: &TarantoolSettings) -> Batcher {
+    /// Starts a read lane and a write lane for `connection` on the current
+    /// worker; batch sizes go to `metrics`.
+    pub fn start(
+        connection: &Connection,
+        settings: &TarantoolSettings,
+        metrics: &Arc<Metrics>,
+    ) -> Batcher {
         let limits = Limits {
             max_ops: settings.batch_max_ops,
             max_bytes: settings.batch_max_bytes,
             max_reply_bytes: settings.batch_max_reply_bytes,
         };
-        let lane = || {
+        let lane = |lane: &'static str| {
             let (queue, pending) = mpsc::unbounded_channel();
             let slots = Arc::new(Semaphore::new(settings.batches_in_flight));
-            actix_web::rt::spawn(run(pending, connection.clone(), limits, slots));
+            let sizes = metrics
+                .batch_operations
+                .get_or_create_owned(&LaneLabels { lane });
+            actix_web::rt::spawn(run(pending, connection.clone(), limits, slots, sizes));
             Lane { queue }
         };
         Batcher {
-            reads: lane(),
-            writes: lane(),
+            reads: lane("read"),
+            writes: lane("write"),
             timeout: connection.timeout(),
         }
     }
@@ -136,6 +146,7 @@ async fn run(
     connection: Connection,
     limits: Limits,
     slots: Arc<Semaphore>,
+    sizes: Histogram,
 ) {
     let (carry, mut carried) = mpsc::unbounded_channel();
     loop {
@@ -164,6 +175,7 @@ async fn run(
             }
         }
         if !batch.is_empty() {
+            sizes.observe(batch.len() as f64);
             actix_web::rt::spawn(send(
                 connection.clone(),
                 batch,
@@ -185,6 +197,7 @@ async fn send(
     _slot: OwnedSemaphorePermit,
 ) {
     if let Err(err) = connection.wait_until_connected().await {
+        connection.count_unsent("kv_batch");
         for pending in batch {
             let _ = pending.reply.send(Err(err.duplicate()));
         }

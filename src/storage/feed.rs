@@ -4,13 +4,15 @@
 
 use std::cell::OnceCell;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::codec::{self, Detail, JsonValue, Reply};
 use super::outcome::Revision;
 use super::protocol::{Op, Status};
-use super::tarantool::Connection;
+use super::tarantool::{Connection, Probe};
 use super::StorageError;
+use crate::metrics::{ConnectionLabels, Metrics};
 use crate::settings::TarantoolSettings;
 
 /// What a change did to its key.
@@ -94,10 +96,18 @@ pub struct FeedWaiter {
 }
 
 impl FeedWaiter {
-    /// Opens the connection; call it on the worker that will use it.
-    pub fn open(settings: &TarantoolSettings) -> FeedWaiter {
+    /// Opens worker `worker`'s connection, reporting to `metrics`; call it
+    /// on the worker that will use it.
+    pub fn open(settings: &TarantoolSettings, metrics: &Arc<Metrics>, worker: u16) -> FeedWaiter {
+        let probe = Probe {
+            metrics: Arc::clone(metrics),
+            labels: ConnectionLabels {
+                worker,
+                connection: "feed",
+            },
+        };
         FeedWaiter {
-            connection: Connection::open(settings),
+            connection: Connection::open(settings, probe),
         }
     }
 
@@ -110,7 +120,10 @@ impl FeedWaiter {
         max_bytes: usize,
         wait: Duration,
     ) -> Result<FeedOutcome, StorageError> {
-        self.connection.wait_until_connected().await?;
+        if let Err(err) = self.connection.wait_until_connected().await {
+            self.connection.count_unsent("kv_watch");
+            return Err(err);
+        }
         let args = watch_args(since, limit, max_bytes, wait.as_secs_f64());
         let bound = wait + self.connection.timeout();
         let data = self.connection.call_within("kv_watch", args, bound).await?;

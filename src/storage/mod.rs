@@ -21,11 +21,14 @@ pub use outcome::{
     PutOutcome, Record, Revision, TxnFailure, TxnOp, TxnOutcome, TxnResult,
 };
 
+use std::sync::Arc;
+
 use crate::key::Key;
+use crate::metrics::{ConnectionLabels, Metrics};
 use crate::settings::{LimitSettings, TarantoolSettings};
 use batch::{Batcher, Kind};
 use protocol::ReadyInfo;
-use tarantool::Connection;
+use tarantool::{Connection, Probe};
 
 /// Why a storage call did not produce an outcome.
 #[derive(Debug, thiserror::Error)]
@@ -77,11 +80,19 @@ pub struct Storage {
 }
 
 impl Storage {
-    /// Opens a connection; call it on the worker thread that will use it.
-    pub fn open(settings: &TarantoolSettings) -> Storage {
-        let connection = Connection::open(settings);
+    /// Opens a connection for worker `worker`, reporting to `metrics`;
+    /// call it on the worker thread that will use it.
+    pub fn open(settings: &TarantoolSettings, metrics: &Arc<Metrics>, worker: u16) -> Storage {
+        let probe = Probe {
+            metrics: Arc::clone(metrics),
+            labels: ConnectionLabels {
+                worker,
+                connection: "batches",
+            },
+        };
+        let connection = Connection::open(settings, probe);
         Storage {
-            batcher: Batcher::start(&connection, settings),
+            batcher: Batcher::start(&connection, settings, metrics),
             connection,
             batch_max_ops: settings.batch_max_ops,
         }

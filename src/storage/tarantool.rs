@@ -11,6 +11,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusty_tarantool::tarantool::packets::CommandPacket;
@@ -19,6 +20,7 @@ use tokio::time::Instant;
 
 use super::client::LiveClient;
 use super::StorageError;
+use crate::metrics::{CallLabels, ConnectionLabels, FunctionLabels, Metrics};
 use crate::settings::TarantoolSettings;
 
 /// How often a request waiting for the first connection checks on it.
@@ -47,16 +49,49 @@ struct Inner {
     live: RefCell<LiveClient>,
     /// When Tarantool last answered anything on this connection.
     last_answer: Cell<Instant>,
+    probe: Probe,
+}
+
+/// Where a connection reports its calls and its state.
+#[derive(Clone)]
+pub struct Probe {
+    /// The gateway's metrics.
+    pub metrics: Arc<Metrics>,
+    /// Which worker's connection, and what for.
+    pub labels: ConnectionLabels,
+}
+
+impl Probe {
+    fn call(&self, function: &'static str, outcome: &'static str, started: Instant) {
+        let metrics = &self.metrics;
+        metrics
+            .tarantool_calls
+            .get_or_create(&CallLabels { function, outcome })
+            .inc();
+        metrics
+            .tarantool_duration
+            .get_or_create(&FunctionLabels { function })
+            .observe(started.elapsed().as_secs_f64());
+    }
+
+    fn connected(&self, up: bool) {
+        self.metrics
+            .tarantool_connected
+            .get_or_create(&self.labels)
+            .set(i64::from(up));
+    }
 }
 
 impl Connection {
     /// Starts connecting in the background and starts the supervisor on the
     /// current worker.
-    pub fn open(settings: &TarantoolSettings) -> Connection {
+    pub fn open(settings: &TarantoolSettings, probe: Probe) -> Connection {
+        probe.connected(false);
         let inner = Rc::new(Inner {
             settings: settings.clone(),
             live: RefCell::new(LiveClient::start(settings, 1)),
             last_answer: Cell::new(Instant::now()),
+            probe,
         });
         actix_web::rt::spawn(supervise(Rc::downgrade(&inner)));
         Connection { inner }
@@ -70,7 +105,11 @@ impl Connection {
     /// Calls the Lua function `function` with encoded `args` at once, within
     /// the request timeout; returns the encoded result. Refused unsent when
     /// not connected.
-    pub async fn call(&self, function: &str, args: Vec<u8>) -> Result<bytes::Bytes, StorageError> {
+    pub async fn call(
+        &self,
+        function: &'static str,
+        args: Vec<u8>,
+    ) -> Result<bytes::Bytes, StorageError> {
         self.call_within(function, args, self.timeout()).await
     }
 
@@ -81,14 +120,39 @@ impl Connection {
     /// stalled instance.
     pub async fn call_while_alive(
         &self,
-        function: &str,
+        function: &'static str,
         args: Vec<u8>,
     ) -> Result<bytes::Bytes, StorageError> {
         self.call_within(function, args, self.stall_bound()).await
     }
 
+    /// Counts a call to `function` that was refused unsent (no connection).
+    pub fn count_unsent(&self, function: &'static str) {
+        self.inner
+            .probe
+            .call(function, "not_applied", Instant::now());
+    }
+
     /// Like `call`, but waits up to `limit` for the answer (a long poll).
     pub async fn call_within(
+        &self,
+        function: &'static str,
+        args: Vec<u8>,
+        limit: Duration,
+    ) -> Result<bytes::Bytes, StorageError> {
+        let started = Instant::now();
+        let result = self.send(function, args, limit).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(StorageError::NotApplied(_) | StorageError::ReadOnly) => "not_applied",
+            Err(StorageError::OutcomeUnknown(_)) => "outcome_unknown",
+            Err(_) => "error",
+        };
+        self.inner.probe.call(function, outcome, started);
+        result
+    }
+
+    async fn send(
         &self,
         function: &str,
         args: Vec<u8>,
@@ -210,6 +274,9 @@ async fn supervise(connection: Weak<Inner>) {
             let live = inner.live.borrow();
             (live.status(), live.client.clone())
         };
+        inner
+            .probe
+            .connected(matches!(status, ClientStatus::Connected));
         let reason = match status {
             ClientStatus::Connected => {
                 down_since = None;

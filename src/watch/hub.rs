@@ -13,13 +13,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::outbox::{CloseReason, Outbox, Outgoing};
 use super::Filter;
 use crate::error::ApiError;
+use crate::metrics::{Metrics, OpenStream, ReasonLabels};
 use crate::settings::TarantoolSettings;
 use crate::storage::{FeedEvent, FeedOutcome, FeedWaiter, Revision, Storage, StorageError};
 use crate::stream_reply::ws_watch_ended;
@@ -67,8 +67,11 @@ struct Inner {
     waiter: RefCell<Option<Rc<FeedWaiter>>>,
     tarantool: TarantoolSettings,
     settings: WatchSettings,
-    /// Watchers attached on every worker of the gateway.
-    attached: Arc<AtomicUsize>,
+    /// The gateway's metrics; its `watchers` gauge counts the watchers
+    /// attached on every worker, for `watch.max_watchers`.
+    metrics: Arc<Metrics>,
+    /// This worker's number.
+    worker: u16,
     state: RefCell<State>,
 }
 
@@ -95,14 +98,14 @@ struct Watcher {
 const MAX_RETRY: Duration = Duration::from_secs(2);
 
 impl Hub {
-    /// A hub reading through `storage` (and, for its long polls, a
-    /// connection of its own to `tarantool`); `attached` counts watchers
-    /// over all workers.
+    /// Worker `worker`'s hub, reading through `storage` (and, for its long
+    /// polls, a connection of its own to `tarantool`).
     pub fn new(
         storage: Storage,
         tarantool: TarantoolSettings,
         settings: WatchSettings,
-        attached: Arc<AtomicUsize>,
+        metrics: Arc<Metrics>,
+        worker: u16,
     ) -> Hub {
         Hub {
             inner: Rc::new(Inner {
@@ -110,7 +113,8 @@ impl Hub {
                 waiter: RefCell::new(None),
                 tarantool,
                 settings,
-                attached,
+                metrics,
+                worker,
                 state: RefCell::default(),
             }),
         }
@@ -127,7 +131,7 @@ impl Hub {
             return Err(WatchError::Stopping);
         }
         let max = self.inner.settings.max_watchers;
-        if self.inner.attached.load(Ordering::Relaxed) >= max {
+        if self.inner.metrics.watchers.get() >= max as i64 {
             return Err(WatchError::TooMany(max));
         }
         match self.read(since).await.map_err(WatchError::Storage)? {
@@ -161,7 +165,7 @@ impl Hub {
             return id;
         }
         finish_page(&mut watcher, &opening.first, opening.committed);
-        self.inner.attached.fetch_add(1, Ordering::Relaxed);
+        self.inner.metrics.watchers.inc();
         let live = self.settle(&mut state, &mut watcher);
         state.watchers.insert(id, watcher);
         drop(state);
@@ -171,12 +175,27 @@ impl Hub {
         id
     }
 
+    /// An empty outbox for one client, bounded by `watch.max_queued_bytes`.
+    pub fn outbox(&self) -> Rc<Outbox> {
+        let slow = self
+            .inner
+            .metrics
+            .stream_disconnects
+            .get_or_create_owned(&ReasonLabels { reason: "slow" });
+        Outbox::new(self.inner.settings.max_queued_bytes, slow)
+    }
+
+    /// Counts an open stream of `kind` (`sse`, `websocket`) until dropped.
+    pub fn open_stream(&self, kind: &'static str) -> OpenStream {
+        OpenStream::new(&self.inner.metrics, kind)
+    }
+
     /// Detaches a watch (its client is gone, or unwatched it); its outbox
     /// is its owner's to close.
     pub fn detach(&self, id: WatchId) {
         let removed = self.inner.state.borrow_mut().watchers.remove(&id);
         if removed.is_some() {
-            self.inner.attached.fetch_sub(1, Ordering::Relaxed);
+            self.inner.metrics.watchers.dec();
         }
     }
 
@@ -191,7 +210,7 @@ impl Hub {
         state.stopping = true;
         for (_, watcher) in state.watchers.drain() {
             watcher.outbox.close(CloseReason::Stopping);
-            self.inner.attached.fetch_sub(1, Ordering::Relaxed);
+            self.inner.metrics.watchers.dec();
         }
     }
 
@@ -256,7 +275,7 @@ impl Hub {
             };
             if !deliver(&mut watcher, &events) {
                 drop(state);
-                self.inner.attached.fetch_sub(1, Ordering::Relaxed);
+                self.inner.metrics.watchers.dec();
                 return;
             }
             finish_page(&mut watcher, &events, committed);
@@ -272,12 +291,14 @@ impl Hub {
     /// answer handed to every live watcher. Stops when no watcher is left.
     async fn poll(self) {
         let settings = self.inner.settings.clone();
-        let waiter = Rc::clone(
-            self.inner
-                .waiter
-                .borrow_mut()
-                .get_or_insert_with(|| Rc::new(FeedWaiter::open(&self.inner.tarantool))),
-        );
+        let waiter = Rc::clone(self.inner.waiter.borrow_mut().get_or_insert_with(|| {
+            let inner = &self.inner;
+            Rc::new(FeedWaiter::open(
+                &inner.tarantool,
+                &inner.metrics,
+                inner.worker,
+            ))
+        }));
         let mut failures = 0;
         loop {
             let since = {
@@ -323,7 +344,7 @@ impl Hub {
                     for id in gone {
                         if let Some(watcher) = state.watchers.remove(&id) {
                             left_behind(&watcher, oldest);
-                            self.inner.attached.fetch_sub(1, Ordering::Relaxed);
+                            self.inner.metrics.watchers.dec();
                         }
                     }
                     state.position = None;
@@ -351,7 +372,7 @@ impl Hub {
         }
         for id in dropped {
             if state.watchers.remove(&id).is_some() {
-                self.inner.attached.fetch_sub(1, Ordering::Relaxed);
+                self.inner.metrics.watchers.dec();
             }
         }
     }

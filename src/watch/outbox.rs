@@ -5,14 +5,11 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Notify;
 
 use crate::storage::{FeedEvent, Revision};
-
-/// Clients disconnected for falling behind, since the process started.
-static SLOW_CLIENTS: AtomicU64 = AtomicU64::new(0);
 
 /// One message to send.
 #[derive(Debug, Clone)]
@@ -74,12 +71,14 @@ pub struct Outbox {
     closed: Cell<Option<CloseReason>>,
     ready: Notify,
     drained: Notify,
+    /// Counts the clients disconnected for falling behind.
+    slow: Counter,
 }
 
 impl Outbox {
     /// An empty outbox holding at most `limit` bytes (one message, however
-    /// big, always fits).
-    pub fn new(limit: usize) -> Rc<Outbox> {
+    /// big, always fits); an overflow counts in `slow`.
+    pub fn new(limit: usize, slow: Counter) -> Rc<Outbox> {
         Rc::new(Outbox {
             items: RefCell::new(VecDeque::new()),
             bytes: Cell::new(0),
@@ -87,6 +86,7 @@ impl Outbox {
             closed: Cell::new(None),
             ready: Notify::new(),
             drained: Notify::new(),
+            slow,
         })
     }
 
@@ -117,7 +117,7 @@ impl Outbox {
         if reason == CloseReason::Overflow {
             self.items.borrow_mut().clear();
             self.bytes.set(0);
-            let count = SLOW_CLIENTS.fetch_add(1, Ordering::Relaxed) + 1;
+            let count = self.slow.inc() + 1;
             log::warn!(
                 "disconnecting a client that fell behind: more than {} bytes waited to be \
                  sent to it (watch.max_queued_bytes); {count} so far",
@@ -179,7 +179,7 @@ mod tests {
 
     #[tokio::test]
     async fn items_come_out_in_order_then_the_close_reason() {
-        let outbox = Outbox::new(100);
+        let outbox = Outbox::new(100, Counter::default());
         assert!(outbox.push(text(10)));
         assert!(outbox.push(text(20)));
         outbox.close(CloseReason::Stopping);
@@ -194,7 +194,7 @@ mod tests {
 
     #[tokio::test]
     async fn going_over_the_bound_closes_it_and_drops_what_waits() {
-        let outbox = Outbox::new(100);
+        let outbox = Outbox::new(100, Counter::default());
         // One message always fits, however big.
         assert!(outbox.push(text(500)));
         assert!(!outbox.push(text(1)));
@@ -207,7 +207,7 @@ mod tests {
 
     #[tokio::test]
     async fn room_waits_until_half_is_sent() {
-        let outbox = Outbox::new(100);
+        let outbox = Outbox::new(100, Counter::default());
         assert!(outbox.push(text(40)));
         assert!(outbox.push(text(40)));
         let waiting = tokio::time::timeout(std::time::Duration::from_millis(20), outbox.room());

@@ -15,6 +15,7 @@ use super::message::{self, Command};
 use super::WsData;
 use crate::client_ip::SharedLimiter;
 use crate::error::ApiError;
+use crate::metrics::ProtocolLabels;
 use crate::routes::kv::Ctx;
 use crate::stream_reply::{ws_error, ws_event, ws_reply, ws_unwatched, ws_watching};
 use crate::watch::request::refusal;
@@ -47,7 +48,7 @@ impl Connection {
         rate: Option<(SharedLimiter, IpAddr)>,
         session: Session,
     ) -> Connection {
-        let outbox = Outbox::new(data.watch.max_queued_bytes);
+        let outbox = data.hub.outbox();
         Connection {
             ctx,
             data,
@@ -60,6 +61,7 @@ impl Connection {
 
     /// Serves the connection until either side ends it.
     pub async fn serve(mut self, mut stream: AggregatedMessageStream) {
+        let _open = self.data.hub.open_stream("websocket");
         let mut writer = actix_web::rt::spawn(write(self.session.clone(), Rc::clone(&self.outbox)));
         let settings = self.data.websocket.clone();
         let mut ping = interval_at(
@@ -231,9 +233,20 @@ impl Connection {
     }
 
     fn rate_limited(&self) -> bool {
-        self.rate
+        let limited = self
+            .rate
             .as_ref()
-            .is_some_and(|(limiter, key)| limiter.check_key(key).is_err())
+            .is_some_and(|(limiter, key)| limiter.check_key(key).is_err());
+        if limited {
+            self.data
+                .metrics
+                .rate_limited
+                .get_or_create(&ProtocolLabels {
+                    protocol: "websocket",
+                })
+                .inc();
+        }
+        limited
     }
 
     /// Queues a message; a client too far behind is closed by the writer.

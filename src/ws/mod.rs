@@ -12,6 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::client_ip::{bucket_of, SharedLimiter, TrustedProxies};
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::query::Query;
 use crate::routes::kv::Ctx;
 use crate::stream_settings::{WatchSettings, WebSocketSettings};
@@ -39,6 +40,8 @@ pub struct WsData {
     pub rate: Option<web::Data<MessageRate>>,
     /// Fires when a graceful shutdown begins.
     pub stopping: web::Data<GracefulShutdownSignal>,
+    /// The gateway's metrics.
+    pub metrics: web::Data<Metrics>,
 }
 
 /// Upgrades the request and serves the connection on this worker.
@@ -95,6 +98,10 @@ fn ws_data(req: &HttpRequest) -> Result<WsData, ApiError> {
         rate: req.app_data::<web::Data<MessageRate>>().cloned(),
         stopping: req
             .app_data::<web::Data<GracefulShutdownSignal>>()
+            .ok_or_else(missing)?
+            .clone(),
+        metrics: req
+            .app_data::<web::Data<Metrics>>()
             .ok_or_else(missing)?
             .clone(),
     })

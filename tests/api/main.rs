@@ -14,6 +14,7 @@ mod http_edges;
 mod kv;
 mod listing;
 mod lua_guards;
+mod metrics;
 mod patch;
 mod rate_limit;
 mod readiness;
