@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod metrics_server;
 pub mod observe;
 pub mod observe_settings;
+pub mod openapi;
 pub mod patch_body;
 pub mod preconditions;
 pub mod query;

@@ -157,6 +157,11 @@ fn serve(
                 .default_service(web::to(method_not_allowed("GET"))),
         )
         .service(
+            web::resource("/openapi.json")
+                .route(web::get().to(crate::openapi::serve))
+                .default_service(web::to(method_not_allowed("GET"))),
+        )
+        .service(
             web::resource("/ready")
                 .route(web::get().to(health::ready))
                 .default_service(web::to(method_not_allowed("GET"))),

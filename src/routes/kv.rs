@@ -79,6 +79,8 @@ pub async fn by_key(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpRe
         Method::PUT => put(&req, payload, &ctx).await,
         Method::PATCH => patch(&req, payload, &ctx).await,
         Method::DELETE => delete(&req, &ctx).await,
+        // `/kv/` names no key: POST is the one method that works there.
+        _ if req.uri().path() == KV_PREFIX => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         _ => Err(ApiError::MethodNotAllowed {
             allow: "GET, HEAD, PUT, PATCH, DELETE",
         }),

@@ -405,6 +405,7 @@ async fn a_wrong_method_is_405_with_allow() {
             "/kv/some-key",
             "GET, HEAD, PUT, PATCH, DELETE",
         ),
+        (Method::OPTIONS, "/kv/", "POST"),
         (Method::GET, "/txn", "POST"),
         (Method::POST, "/health", "GET"),
         (Method::DELETE, "/ready", "GET"),

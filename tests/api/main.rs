@@ -15,6 +15,7 @@ mod kv;
 mod listing;
 mod lua_guards;
 mod metrics;
+mod openapi;
 mod patch;
 mod rate_limit;
 mod readiness;
