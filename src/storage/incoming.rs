@@ -65,7 +65,7 @@ impl<'de> Visitor<'de> for TopLevel {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<IncomingValue, A::Error> {
         let mut out = Vec::with_capacity(256);
-        let mut keys = Vec::new();
+        let mut keys = Vec::with_capacity(16);
         Encoder {
             out: &mut out,
             keys: &mut keys,
@@ -133,17 +133,18 @@ impl Encoder<'_> {
     /// Writes the smallest header for `count` at `at` and closes the gap.
     fn finish_header(&mut self, at: usize, count: usize, map: bool) -> Result<(), String> {
         let count = u32::try_from(count).map_err(|_| "too many elements".to_owned())?;
-        let mut header = Vec::with_capacity(MAX_HEADER);
-        // Writes into a Vec cannot fail.
+        // Written in place (no allocation per container): a header always
+        // fits in its MAX_HEADER bytes, so these writes cannot fail.
+        let mut room = &mut self.out[at..at + MAX_HEADER];
         let _ = if map {
-            rmp::encode::write_map_len(&mut header, count)
+            rmp::encode::write_map_len(&mut room, count)
         } else {
-            rmp::encode::write_array_len(&mut header, count)
+            rmp::encode::write_array_len(&mut room, count)
         };
-        let gap = MAX_HEADER - header.len();
-        self.out[at..at + header.len()].copy_from_slice(&header);
+        let gap = room.len();
+        let len = MAX_HEADER - gap;
         if gap > 0 {
-            self.out.copy_within(at + MAX_HEADER.., at + header.len());
+            self.out.copy_within(at + MAX_HEADER.., at + len);
             self.out.truncate(self.out.len() - gap);
         }
         Ok(())
