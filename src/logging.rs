@@ -2,10 +2,12 @@
 //! that a background thread writes out every `FLUSH_INTERVAL`, so an access
 //! line costs a memcpy, not a write(2), per request.
 
+use std::cell::RefCell;
 use std::io::Write;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::observe_settings::LogFormat;
 use crate::request_id::{self, RequestId};
@@ -92,6 +94,39 @@ impl log::Log for ClientFaultsAtDebug {
     }
 }
 
+thread_local! {
+    /// The second a line was last stamped in, and its text.
+    static STAMP: RefCell<(u64, Rc<str>)> = RefCell::new((u64::MAX, Rc::from("")));
+}
+
+/// The time for a line, to the second as env_logger writes it; formatted
+/// once per second per thread rather than for every line (an access line
+/// is written for every request).
+fn timestamp(out: &env_logger::fmt::Formatter) -> Rc<str> {
+    let second = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    STAMP.with(|stamp| {
+        let mut stamp = stamp.borrow_mut();
+        if stamp.0 != second {
+            *stamp = (second, Rc::from(out.timestamp().to_string()));
+        }
+        Rc::clone(&stamp.1)
+    })
+}
+
+/// The level, padded to 5 characters like `{:<5}`, without the formatter's
+/// padding machinery.
+fn padded(level: log::Level) -> &'static str {
+    match level {
+        log::Level::Error => "ERROR",
+        log::Level::Warn => "WARN ",
+        log::Level::Info => "INFO ",
+        log::Level::Debug => "DEBUG",
+        log::Level::Trace => "TRACE",
+    }
+}
+
 /// Whether lines are JSON objects (`log.format = "json"`) rather than text.
 static JSON: AtomicBool = AtomicBool::new(false);
 
@@ -160,32 +195,27 @@ pub fn init() -> Flusher {
             // line again; a plain format of the same shape costs nothing to pass on.
             .write_style(env_logger::WriteStyle::Always)
             .format(|out, record| {
-                let time = out.timestamp();
+                let time = timestamp(out);
                 let id = request_id::current();
                 if JSON.load(Ordering::Relaxed) {
                     writeln!(
                         out,
                         "{}",
-                        json_line(
-                            &time.to_string(),
-                            id.as_ref().map(RequestId::as_str),
-                            record
-                        )
+                        json_line(&time, id.as_ref().map(RequestId::as_str), record)
                     )
                 } else {
+                    let level = padded(record.level());
                     match id {
                         Some(id) => writeln!(
                             out,
-                            "[{time} {:<5} {} request={}] {}",
-                            record.level(),
+                            "[{time} {level} {} request={}] {}",
                             record.target(),
                             id.as_str(),
                             record.args()
                         ),
                         None => writeln!(
                             out,
-                            "[{time} {:<5} {}] {}",
-                            record.level(),
+                            "[{time} {level} {}] {}",
                             record.target(),
                             record.args()
                         ),
@@ -221,6 +251,19 @@ pub fn init() -> Flusher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_are_padded_like_the_formatter_pads_them() {
+        for level in [
+            log::Level::Error,
+            log::Level::Warn,
+            log::Level::Info,
+            log::Level::Debug,
+            log::Level::Trace,
+        ] {
+            assert_eq!(padded(level), format!("{level:<5}"));
+        }
+    }
 
     #[test]
     fn writes_are_buffered_until_flushed() {
