@@ -4,10 +4,11 @@
 //! request and response, and no body on `HEAD`.
 
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::{ObjectBuilder, OpenApi, RefOr, Required, Schema, Type};
+use utoipa::openapi::{ObjectBuilder, OpenApi, RefOr, Required, Response, Schema, Type};
 use utoipa::Modify;
 
 use super::responses::Header;
+use crate::request_id::MAX_LEN;
 
 /// The document's description: what holds for every operation.
 const DESCRIPTION: &str = "\
@@ -46,30 +47,11 @@ impl Modify for Rules {
     fn modify(&self, openapi: &mut OpenApi) {
         openapi.info.description = Some(DESCRIPTION.to_owned());
         if let Some(components) = &mut openapi.components {
-            for response in components.responses.values_mut() {
-                if let RefOr::T(response) = response {
-                    let header = Header::RequestId;
-                    response
-                        .headers
-                        .insert(header.name().into(), header.build());
-                }
-            }
+            add_header(components.responses.values_mut(), Header::RequestId);
         }
         for (path, item) in openapi.paths.paths.iter_mut() {
             // `by_key` answers everything under `/kv/` (also `POST /kv/`).
-            if path.starts_with("/kv/") {
-                let operations = [
-                    &mut item.get,
-                    &mut item.head,
-                    &mut item.post,
-                    &mut item.put,
-                    &mut item.patch,
-                    &mut item.delete,
-                ];
-                for operation in operations.into_iter().flatten() {
-                    add_accept_patch(operation);
-                }
-            }
+            let by_key = path.starts_with("/kv/");
             let operations = [
                 &mut item.get,
                 &mut item.head,
@@ -79,6 +61,12 @@ impl Modify for Rules {
                 &mut item.delete,
             ];
             for operation in operations.into_iter().flatten() {
+                if by_key {
+                    add_header(
+                        operation.responses.responses.values_mut(),
+                        Header::AcceptPatch,
+                    );
+                }
                 add_request_id(operation);
             }
             if let Some(head) = &mut item.head {
@@ -92,16 +80,12 @@ impl Modify for Rules {
     }
 }
 
-fn add_accept_patch(operation: &mut Operation) {
-    add_header(operation, Header::AcceptPatch);
-}
-
 /// `X-Request-Id`: optional on the request, always on the response.
 fn add_request_id(operation: &mut Operation) {
     let schema = ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))
-        .max_length(Some(128))
+        .max_length(Some(MAX_LEN))
         .pattern(Some("^[!-~]+$"))
         .build();
     let parameter = ParameterBuilder::new()
@@ -119,11 +103,16 @@ fn add_request_id(operation: &mut Operation) {
         .parameters
         .get_or_insert_with(Vec::new)
         .push(parameter);
-    add_header(operation, Header::RequestId);
+    add_header(
+        operation.responses.responses.values_mut(),
+        Header::RequestId,
+    );
 }
 
-fn add_header(operation: &mut Operation, header: Header) {
-    for response in operation.responses.responses.values_mut() {
+/// Adds `header` to every response of `responses` written out in place
+/// (a reference to a shared response gets it there).
+fn add_header<'a>(responses: impl Iterator<Item = &'a mut RefOr<Response>>, header: Header) {
+    for response in responses {
         if let RefOr::T(response) = response {
             response
                 .headers
