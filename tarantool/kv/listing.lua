@@ -64,6 +64,24 @@ local function walk(prefix, after)
     return index:pairs(prefix, { iterator = 'GE' })
 end
 
+-- Whether a page ({cursor, key1, rev1, value1, due1, ...}) being filled in
+-- key order ends before the next key in range, having `count` items and
+-- `scanned` keys looked at, the last of them `after`; if so, sets its
+-- cursor. Full: the next key is in range, so this is not the last page and
+-- it goes on after its last item. Scanned enough: it goes on after the
+-- last key looked at, which may be past its last item.
+function M.page_ends(page, count, limit, scanned, scan_limit, after)
+    if count >= limit then
+        page[1] = page[#page - 3]
+        return true
+    end
+    if scanned >= scan_limit then
+        page[1] = after
+        return true
+    end
+    return false
+end
+
 -- list(prefix, after, limit, values, glob, scan_limit)
 --   -> listed {cursor, key1, rev1, value1, due1, key2, ...}
 -- At most `limit` live keys with `prefix` after `after` that match `glob`
@@ -83,13 +101,7 @@ function M.list(prefix, after, limit, values, glob, scan_limit)
         if not has_prefix(key, prefix) then
             return 'listed', page
         end
-        if count >= limit then
-            -- Another key is in range: the page is full, not the last.
-            page[1] = page[#page - 3]
-            return 'listed', page
-        end
-        if scanned >= scan_limit then
-            page[1] = after
+        if M.page_ends(page, count, limit, scanned, scan_limit, after) then
             return 'listed', page
         end
         scanned = scanned + 1

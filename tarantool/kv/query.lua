@@ -4,6 +4,7 @@ local msgpack = require('msgpack')
 
 local expiry = require('kv.expiry')
 local fields = require('kv.fields')
+local listing = require('kv.listing')
 local records = require('kv.records')
 
 local M = {}
@@ -140,12 +141,7 @@ function M.query(terms, prefix, after, limit, values, scan_limit)
                 break
             end
         end
-        if count >= limit then
-            page[1] = page[#page - 3]
-            return 'listed', page
-        end
-        if scanned >= scan_limit then
-            page[1] = after
+        if listing.page_ends(page, count, limit, scanned, scan_limit, after) then
             return 'listed', page
         end
         scanned = scanned + 1
