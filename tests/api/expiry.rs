@@ -7,7 +7,8 @@ use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_json, json_of, kv_path, spawn_app, spawn_app_with, test_settings, TestApp, TestTarantool,
+    assert_json, json_of, kv_path, revision_of, spawn_app, spawn_app_with, test_settings, TestApp,
+    TestTarantool,
 };
 
 async fn send(
@@ -25,18 +26,6 @@ async fn send(
         request = request.body(body.to_string());
     }
     request.send().await.unwrap()
-}
-
-fn revision_of(response: &Response) -> u64 {
-    response
-        .headers()
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .trim_matches('"')
-        .parse()
-        .unwrap()
 }
 
 /// A gateway on a private Tarantool whose sweeper waits a minute between

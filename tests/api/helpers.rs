@@ -503,6 +503,19 @@ pub async fn assert_json(response: Response, status: u16, body: Value) {
 }
 
 /// The body of a response, parsed as JSON.
+/// The revision an `ETag` header names (`"17"` is 17).
+pub fn revision_of(response: &Response) -> u64 {
+    let tag = response
+        .headers()
+        .get("etag")
+        .expect("an ETag")
+        .to_str()
+        .unwrap();
+    tag.trim_matches('"')
+        .parse()
+        .unwrap_or_else(|_| panic!("{tag}"))
+}
+
 pub async fn json_of(response: Response) -> Value {
     response.json().await.expect("a JSON body")
 }

@@ -6,7 +6,8 @@ use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_json, kv_path, spawn_app, spawn_app_with, test_settings, TestApp, TestTarantool,
+    assert_json, kv_path, revision_of, spawn_app, spawn_app_with, test_settings, TestApp,
+    TestTarantool,
 };
 
 /// Sends `method` to the key's path with `headers` and an optional JSON body.
@@ -30,37 +31,24 @@ async fn send(
     request.send().await.unwrap()
 }
 
-/// The revision an `ETag` header names.
-fn revision(response: &Response) -> u64 {
-    let tag = response
-        .headers()
-        .get("etag")
-        .expect("an ETag")
-        .to_str()
-        .unwrap();
-    tag.trim_matches('"')
-        .parse()
-        .unwrap_or_else(|_| panic!("{tag}"))
-}
-
 #[tokio::test]
 async fn every_write_takes_a_new_revision_and_reads_show_it_as_a_strong_etag() {
     let app = spawn_app().await;
     let key = app.key("rev");
     let created = app.create(&key, &json!({"n": 1})).await;
-    let first = revision(&created);
+    let first = revision_of(&created);
     assert_json(created, 200, json!({"result": "record created"})).await;
     let got = app.get(&key).await;
     assert_eq!(got.headers().get("etag").unwrap(), &format!("\"{first}\""));
     assert_json(got, 200, json!({"value": {"n": 1}})).await;
     let updated = app.update(&key, &json!({"n": 2})).await;
-    let second = revision(&updated);
+    let second = revision_of(&updated);
     assert!(second > first);
     assert_json(updated, 200, json!({"result": "record updated"})).await;
     // Another key's write moves the store-wide counter too.
     let other = app.create(&app.key("other"), &json!({})).await;
-    assert!(revision(&other) > second);
-    assert_eq!(revision(&app.get(&key).await), second);
+    assert!(revision_of(&other) > second);
+    assert_eq!(revision_of(&app.get(&key).await), second);
 }
 
 #[tokio::test]
@@ -68,10 +56,10 @@ async fn head_answers_like_get_without_a_body() {
     let app = spawn_app().await;
     let key = app.key("head");
     let created = app.create(&key, &json!({"big": "x".repeat(100)})).await;
-    let rev = revision(&created);
+    let rev = revision_of(&created);
     let head = send(&app, Method::HEAD, &key, "", &[], None).await;
     assert_eq!(head.status(), 200);
-    assert_eq!(revision(&head), rev);
+    assert_eq!(revision_of(&head), rev);
     assert!(head.headers().get("accept-patch").is_some());
     assert!(head.bytes().await.unwrap().is_empty());
     let missing = send(&app, Method::HEAD, &app.key("nope"), "", &[], None).await;
@@ -83,7 +71,7 @@ async fn head_answers_like_get_without_a_body() {
 async fn if_none_match_on_get_and_head_answers_304_when_it_matches() {
     let app = spawn_app().await;
     let key = app.key("cache");
-    let rev = revision(&app.create(&key, &json!({"a": 1})).await);
+    let rev = revision_of(&app.create(&key, &json!({"a": 1})).await);
     for (method, tag) in [
         (Method::GET, format!("\"{rev}\"")),
         (Method::GET, format!("W/\"{rev}\"")),
@@ -92,7 +80,7 @@ async fn if_none_match_on_get_and_head_answers_304_when_it_matches() {
     ] {
         let response = send(&app, method, &key, "", &[("if-none-match", &tag)], None).await;
         assert_eq!(response.status(), 304, "{tag}");
-        assert_eq!(revision(&response), rev);
+        assert_eq!(revision_of(&response), rev);
         assert!(response.bytes().await.unwrap().is_empty());
     }
     let stale = send(
@@ -111,7 +99,7 @@ async fn if_none_match_on_get_and_head_answers_304_when_it_matches() {
 async fn if_match_guards_put_delete_and_nothing_changes_when_it_fails() {
     let app = spawn_app().await;
     let key = app.key("cas");
-    let rev = revision(&app.create(&key, &json!({"v": 1})).await);
+    let rev = revision_of(&app.create(&key, &json!({"v": 1})).await);
     let failed = json!({"error": "precondition failed"});
     for tag in ["\"999999999\"", "W/\"{rev}\"", "\"abc\""] {
         let tag = tag.replace("{rev}", &rev.to_string());
@@ -140,7 +128,7 @@ async fn if_match_guards_put_delete_and_nothing_changes_when_it_fails() {
         Some(json!({"value": {"v": 2}})),
     )
     .await;
-    let rev2 = revision(&put);
+    let rev2 = revision_of(&put);
     assert_json(put, 200, json!({"result": "record updated"})).await;
     // The old tag is stale now: a second writer holding it loses.
     let put = send(
@@ -192,7 +180,7 @@ async fn if_none_match_star_creates_only_when_absent() {
         Some(json!({"value": {"n": 1}})),
     )
     .await;
-    assert!(revision(&first) > 0);
+    assert!(revision_of(&first) > 0);
     assert_json(first, 200, json!({"result": "record created"})).await;
     let second = send(
         &app,
@@ -216,10 +204,10 @@ async fn upsert_creates_or_replaces_in_one_step() {
     let key = app.key("upsert");
     let body = |n: i32| Some(json!({"value": {"n": n}}));
     let created = send(&app, Method::PUT, &key, "?upsert=true", &[], body(1)).await;
-    let rev = revision(&created);
+    let rev = revision_of(&created);
     assert_json(created, 200, json!({"result": "record created"})).await;
     let updated = send(&app, Method::PUT, &key, "?upsert=true", &[], body(2)).await;
-    assert!(revision(&updated) > rev);
+    assert!(revision_of(&updated) > rev);
     assert_json(updated, 200, json!({"result": "record updated"})).await;
     assert_json(app.get(&key).await, 200, json!({"value": {"n": 2}})).await;
     let bad = send(&app, Method::PUT, &key, "?upsert=yes", &[], body(3)).await;
@@ -261,7 +249,7 @@ async fn concurrent_upserts_and_creates_of_one_key_never_lose_track() {
     let mut revisions = Vec::new();
     for response in responses {
         assert_eq!(response.status(), 200);
-        revisions.push(revision(&response));
+        revisions.push(revision_of(&response));
         if response.text().await.unwrap().contains("created") {
             created += 1;
         }
@@ -335,9 +323,9 @@ async fn revisions_keep_growing_across_restarts_and_kill_9() {
     // The highest revision is a delete's, which no record carries.
     let deleted = send(&app, Method::DELETE, &gone, "", &[], None).await;
     assert_eq!(deleted.status(), 200);
-    let before = revision(&app.update(&kept, &json!({"n": 1})).await);
+    let before = revision_of(&app.update(&kept, &json!({"n": 1})).await);
     let delete_again = app.create(&gone, &json!({})).await;
-    let gone_rev = revision(&delete_again);
+    let gone_rev = revision_of(&delete_again);
     send(&app, Method::DELETE, &gone, "", &[], None).await;
     for restart in 0..2 {
         if restart == 0 {
@@ -347,7 +335,7 @@ async fn revisions_keep_growing_across_restarts_and_kill_9() {
             tarantool.restart();
         }
         app.wait_ready(Duration::from_secs(5)).await;
-        let next = revision(
+        let next = revision_of(
             &app.create(&app.key(&format!("after-{restart}")), &json!({}))
                 .await,
         );
@@ -355,7 +343,7 @@ async fn revisions_keep_growing_across_restarts_and_kill_9() {
             next > gone_rev + 1 && next > before,
             "{next} after {gone_rev}"
         );
-        assert_eq!(revision(&app.get(&kept).await), before);
+        assert_eq!(revision_of(&app.get(&kept).await), before);
     }
 }
 
@@ -380,11 +368,11 @@ async fn records_of_schema_version_1_get_revisions_on_start() {
     let mut revisions = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         let response = app.get(key).await;
-        revisions.push(revision(&response));
+        revisions.push(revision_of(&response));
         assert_json(response, 200, json!({"value": {"n": i + 1, "f": 1.5}})).await;
     }
     revisions.sort_unstable();
     assert_eq!(revisions, [1, 2, 3]);
     let next = app.create(&app.key("new"), &json!({})).await;
-    assert_eq!(revision(&next), 4);
+    assert_eq!(revision_of(&next), 4);
 }

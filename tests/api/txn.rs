@@ -4,7 +4,8 @@ use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_json, json_of, shared_tarantool, spawn_app, spawn_app_with, test_settings, TestApp,
+    assert_json, json_of, revision_of, shared_tarantool, spawn_app, spawn_app_with, test_settings,
+    TestApp,
 };
 
 async fn txn(app: &TestApp, ops: Value) -> Response {
@@ -14,18 +15,6 @@ async fn txn(app: &TestApp, ops: Value) -> Response {
         Some(json!({ "ops": ops }).to_string().into_bytes()),
     )
     .await
-}
-
-fn revision_of(response: &Response) -> u64 {
-    response
-        .headers()
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .trim_matches('"')
-        .parse()
-        .unwrap()
 }
 
 #[tokio::test]
