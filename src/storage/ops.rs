@@ -86,23 +86,29 @@ pub fn put(
     out
 }
 
+/// What a page of a listing or a query is: prefix, after (or nil), limit,
+/// values; `list` and `query` send these four in this order.
+fn page(out: &mut Vec<u8>, query: &ListQuery) {
+    let _ = rmp::encode::write_str(out, &query.prefix);
+    match &query.after {
+        Some(after) => {
+            let _ = rmp::encode::write_str(out, after);
+        }
+        None => {
+            let _ = rmp::encode::write_nil(out);
+        }
+    }
+    let _ = rmp::encode::write_uint(out, query.limit as u64);
+    let _ = rmp::encode::write_bool(out, query.values);
+}
+
 /// `{'list', prefix, after, limit, values, glob, scan_limit}` with the glob
 /// an array of literal strings, 1 for `*` and 2 for `?`.
 pub fn list(query: &ListQuery) -> Vec<u8> {
     let mut out = Vec::with_capacity(query.prefix.len() + 64);
     let _ = rmp::encode::write_array_len(&mut out, 7);
     let _ = rmp::encode::write_str(&mut out, Op::List.name());
-    let _ = rmp::encode::write_str(&mut out, &query.prefix);
-    match &query.after {
-        Some(after) => {
-            let _ = rmp::encode::write_str(&mut out, after);
-        }
-        None => {
-            let _ = rmp::encode::write_nil(&mut out);
-        }
-    }
-    let _ = rmp::encode::write_uint(&mut out, query.limit as u64);
-    let _ = rmp::encode::write_bool(&mut out, query.values);
+    page(&mut out, query);
     match &query.glob {
         None => {
             let _ = rmp::encode::write_nil(&mut out);
@@ -140,17 +146,7 @@ pub fn query(query: &ListQuery) -> Vec<u8> {
         let _ = rmp::encode::write_str(&mut out, path);
         let _ = rmp::encode::write_str(&mut out, text);
     }
-    let _ = rmp::encode::write_str(&mut out, &query.prefix);
-    match &query.after {
-        Some(after) => {
-            let _ = rmp::encode::write_str(&mut out, after);
-        }
-        None => {
-            let _ = rmp::encode::write_nil(&mut out);
-        }
-    }
-    let _ = rmp::encode::write_uint(&mut out, query.limit as u64);
-    let _ = rmp::encode::write_bool(&mut out, query.values);
+    page(&mut out, query);
     let _ = rmp::encode::write_uint(&mut out, query.scan_limit as u64);
     out
 }
