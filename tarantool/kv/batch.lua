@@ -159,10 +159,7 @@ function M.kv_batch(ops, max_reply_bytes)
     end
     if transaction then
         local ok, err = pcall(function()
-            if revision.deleted then
-                revision.store_floor()
-            end
-            feed.commit(revision.last)
+            feed.commit()
         end)
         if not ok then
             box.rollback()

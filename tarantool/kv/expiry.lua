@@ -97,10 +97,7 @@ function M.sweep_once()
         box.begin()
         revision.deleted = false
         swept = M.sweep(M.now_ms(), M.BATCH)
-        if revision.deleted then
-            revision.store_floor()
-        end
-        feed.commit(revision.last)
+        feed.commit()
     end)
     if not ok then
         if box.is_in_txn() then

@@ -25,6 +25,7 @@ local log = require('log')
 local msgpack = require('msgpack')
 
 local raw = require('kv.raw')
+local revision = require('kv.revision')
 
 local M = {
     -- init.lua sets these from TARANTOOL_FEED_MAX_EVENTS, _MAX_BYTES, _MAX_AGE_S.
@@ -69,10 +70,15 @@ function M.record(rev, key, kind, now)
     M.append(msgpack.encode(rev), msgpack.encode(key), kind, nil, now)
 end
 
--- Commits the current transaction, then hands its events out: `top` is the
--- highest revision it took. Raises what box.commit raises.
-function M.commit(top)
+-- Commits the current transaction of writes, then hands its events out.
+-- A transaction that deleted a record first stores the revision counter
+-- (see revision.lua). Raises what box.commit raises.
+function M.commit()
+    if revision.deleted then
+        revision.store_floor()
+    end
     box.commit()
+    local top = revision.last
     if top > M.committed then
         M.committed = top
         changed:broadcast()
