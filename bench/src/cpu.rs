@@ -1,6 +1,6 @@
 //! CPU sets (which cores the servers and the load generators are pinned to)
-//! and CPU accounting from /proc: the utime+stime of the server processes,
-//! and how much CPU the rest of the machine used meanwhile.
+//! and CPU accounting from /proc: the utime and stime of the server
+//! processes, and how much CPU the rest of the machine used meanwhile.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -93,18 +93,43 @@ pub fn ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// The parent's pid and utime+stime (all threads, in ticks) of a process.
-fn stat_of(pid: &str) -> Option<(u32, u64)> {
+/// CPU time of a process, all its threads, in clock ticks: in user space
+/// (utime) and in the kernel on its behalf (stime).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ticks {
+    pub user: u64,
+    pub system: u64,
+}
+
+impl Ticks {
+    fn total(self) -> u64 {
+        self.user + self.system
+    }
+
+    fn since(self, before: Ticks) -> Ticks {
+        Ticks {
+            user: self.user.saturating_sub(before.user),
+            system: self.system.saturating_sub(before.system),
+        }
+    }
+}
+
+/// The parent's pid and the CPU time of a process.
+fn stat_of(pid: &str) -> Option<(u32, Ticks)> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: skip past the last ')'.
     let f: Vec<&str> = text[text.rfind(')')? + 2..].split_whitespace().collect();
     let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
-    Some((u32::try_from(num(1)?).ok()?, num(11)? + num(12)?))
+    let ticks = Ticks {
+        user: num(11)?,
+        system: num(12)?,
+    };
+    Some((u32::try_from(num(1)?).ok()?, ticks))
 }
 
-/// utime+stime of a process, all its threads, in ticks (0 once it is gone).
-pub fn process_ticks(pid: u32) -> u64 {
-    stat_of(&pid.to_string()).map_or(0, |(_, ticks)| ticks)
+/// The CPU time of a process (zero once it is gone).
+pub fn process_ticks(pid: u32) -> Ticks {
+    stat_of(&pid.to_string()).map_or(Ticks::default(), |(_, ticks)| ticks)
 }
 
 /// Ticks of every process this run did not start: not this one, not one of
@@ -122,7 +147,7 @@ fn other_ticks(servers: &[u32]) -> HashMap<u32, u64> {
         }
         if let Some((parent, ticks)) = stat_of(&pid.to_string()) {
             if parent != me && !servers.contains(&parent) {
-                out.insert(pid, ticks);
+                out.insert(pid, ticks.total());
             }
         }
     }
@@ -142,7 +167,7 @@ fn steal_ticks() -> u64 {
 /// The CPU times one measurement needs, taken before and after it.
 pub struct Snapshot {
     at: Instant,
-    servers: Vec<(u32, u64)>,
+    servers: Vec<(u32, Ticks)>,
     others: HashMap<u32, u64>,
     steal: u64,
 }
@@ -159,29 +184,58 @@ impl Snapshot {
     }
 }
 
+/// CPU seconds of some processes, in user space and in the kernel.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CpuTime {
+    pub user_s: f64,
+    pub system_s: f64,
+}
+
 /// What happened between two snapshots.
 pub struct Usage {
-    /// CPU seconds of the servers asked for.
-    pub server_cpu_s: f64,
+    /// CPU of the front servers asked for (kv-gateway, Webdis).
+    pub front: CpuTime,
+    /// CPU of the backend servers asked for (Tarantool, Redis).
+    pub back: CpuTime,
     /// CPU used by processes this run did not start, plus time stolen by the
     /// hypervisor, in % of all `cores`. Processes that ended in between are
     /// not seen.
     pub other_pct: f64,
 }
 
-/// Usage between `a` and `b` of the servers `pids` (some of the snapshots' pids).
-pub fn usage(a: &Snapshot, b: &Snapshot, pids: &[u32], cores: usize) -> Usage {
+impl Usage {
+    /// CPU seconds of all the servers asked for.
+    pub fn server_cpu_s(&self) -> f64 {
+        self.front.user_s + self.front.system_s + self.back.user_s + self.back.system_s
+    }
+}
+
+/// Usage between `a` and `b` of the servers `front` and `back` (some of the
+/// snapshots' pids).
+pub fn usage(a: &Snapshot, b: &Snapshot, front: &[u32], back: &[u32], cores: usize) -> Usage {
     let hz = ticks_per_second();
     let wall = (b.at - a.at).as_secs_f64().max(1e-9);
-    let server_ticks: u64 = b
-        .servers
-        .iter()
-        .filter(|(pid, _)| pids.contains(pid))
-        .map(|(pid, after)| {
-            let before = a.servers.iter().find(|(p, _)| p == pid).map_or(0, |x| x.1);
-            after.saturating_sub(before)
-        })
-        .sum();
+    let time_of = |pids: &[u32]| {
+        let ticks = b.servers.iter().filter(|(pid, _)| pids.contains(pid)).fold(
+            Ticks::default(),
+            |sum, (pid, after)| {
+                let before = a
+                    .servers
+                    .iter()
+                    .find(|(p, _)| p == pid)
+                    .map_or(Ticks::default(), |x| x.1);
+                let d = after.since(before);
+                Ticks {
+                    user: sum.user + d.user,
+                    system: sum.system + d.system,
+                }
+            },
+        );
+        CpuTime {
+            user_s: ticks.user as f64 / hz,
+            system_s: ticks.system as f64 / hz,
+        }
+    };
     // A process that started in between used all its time in between.
     let others: u64 = b
         .others
@@ -190,7 +244,8 @@ pub fn usage(a: &Snapshot, b: &Snapshot, pids: &[u32], cores: usize) -> Usage {
         .sum::<u64>()
         + b.steal.saturating_sub(a.steal);
     Usage {
-        server_cpu_s: server_ticks as f64 / hz,
+        front: time_of(front),
+        back: time_of(back),
         other_pct: 100.0 * others as f64 / hz / (wall * cores as f64),
     }
 }
@@ -225,7 +280,7 @@ mod tests {
         for i in 0..20_000_000u64 {
             x = std::hint::black_box(x ^ i);
         }
-        assert!(process_ticks(pid) > 0 || x == 0);
+        assert!(process_ticks(pid).total() > 0 || x == 0);
         // This process is ours, pid 1 is not.
         let others = other_ticks(&[]);
         assert!(!others.contains_key(&pid) && others.contains_key(&1));

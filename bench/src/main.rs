@@ -7,6 +7,7 @@ mod args;
 mod cases;
 mod chart;
 mod cpu;
+mod cpu_split;
 mod http;
 mod iproto;
 mod measure;

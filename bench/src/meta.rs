@@ -27,7 +27,7 @@ impl Facts {
         let before = Snapshot::take(server_pids);
         std::thread::sleep(std::time::Duration::from_secs(2));
         let after = Snapshot::take(server_pids);
-        let idle = cpu::usage(&before, &after, &[], opts.allowed.len());
+        let idle = cpu::usage(&before, &after, &[], &[], opts.allowed.len());
         eprintln!(
             "--- other processes use {:.0}% of the CPU before the cases start",
             idle.other_pct

@@ -3,10 +3,12 @@
 
 use std::fmt::Write as _;
 
+use crate::cpu::CpuTime;
+
 /// The columns of results.csv.
 pub const CSV_HEADER: &str = "round,id,label,target,role,tool,mode,offered_rps,duration_s,\
 requests,rps,p50_ms,p99_ms,max_ms,unexpected,socket_errors,server_cpu_s,server_cpu_us_per_req,\
-server_busy_pct,other_cpu_pct,check";
+server_busy_pct,other_cpu_pct,front_user_s,front_system_s,back_user_s,back_system_s,check";
 
 /// One load run.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -31,8 +33,12 @@ pub struct Row {
     pub max_ms: f64,
     pub unexpected: u64,
     pub socket_errors: u64,
-    /// utime+stime of the stack's two processes over the run, seconds.
+    /// utime+stime of the stack's processes over the run, seconds.
     pub server_cpu_s: f64,
+    /// Of that, the HTTP front's (gateway or Webdis) and the backend's
+    /// (Tarantool or Redis), each in user space and in the kernel.
+    pub front: CpuTime,
+    pub back: CpuTime,
     /// That CPU in % of the server CPUs over the measured duration.
     pub server_busy_pct: f64,
     /// CPU used meanwhile by processes the run did not start, % of all cores.
@@ -44,10 +50,15 @@ pub struct Row {
 impl Row {
     /// Server CPU per request, microseconds.
     pub fn cpu_us_per_req(&self) -> f64 {
+        self.us_per_req(self.server_cpu_s)
+    }
+
+    /// CPU seconds per request, in microseconds.
+    pub fn us_per_req(&self, seconds: f64) -> f64 {
         if self.requests == 0 {
             f64::NAN
         } else {
-            self.server_cpu_s * 1e6 / self.requests as f64
+            seconds * 1e6 / self.requests as f64
         }
     }
 
@@ -96,7 +107,7 @@ impl Row {
         let clean = |t: &str| t.replace(',', ";");
         let _ = write!(
             s,
-            "{},{},{},{},{},{},{},{},{:.3},{},{:.1},{:.3},{:.3},{:.3},{},{},{:.3},{:.2},{:.1},{:.1},{}",
+            "{},{},{},{},{},{},{},{},{:.3},{},{:.1},{:.3},{:.3},{:.3},{},{},{:.3},{:.2},{:.1},{:.1},{:.3},{:.3},{:.3},{:.3},{}",
             self.round,
             self.id,
             clean(&self.label),
@@ -117,6 +128,10 @@ impl Row {
             self.cpu_us_per_req(),
             self.server_busy_pct,
             self.other_cpu_pct,
+            self.front.user_s,
+            self.front.system_s,
+            self.back.user_s,
+            self.back.system_s,
             clean(&self.check),
         );
         s
@@ -151,7 +166,15 @@ impl Row {
             // f[17], CPU per request, is derived.
             server_busy_pct: num(f[18]),
             other_cpu_pct: num(f[19]),
-            check: f[20].into(),
+            front: CpuTime {
+                user_s: num(f[20]),
+                system_s: num(f[21]),
+            },
+            back: CpuTime {
+                user_s: num(f[22]),
+                system_s: num(f[23]),
+            },
+            check: f[24].into(),
         })
     }
 }
@@ -191,6 +214,14 @@ mod tests {
             tool: "wrk".into(),
             mode: "peak".into(),
             server_cpu_s: 1.5,
+            front: CpuTime {
+                user_s: 0.5,
+                system_s: 0.25,
+            },
+            back: CpuTime {
+                user_s: 0.625,
+                system_s: 0.125,
+            },
             server_busy_pct: 99.5,
             ..Row::default()
         };
@@ -201,6 +232,7 @@ mod tests {
             (back.requests, back.rps, back.server_cpu_s),
             (100000, 20000.0, 1.5)
         );
+        assert_eq!((back.front, back.back), (row.front, row.back));
         assert_eq!(back.check, "ok");
         assert_eq!(
             CSV_HEADER.split(',').count(),

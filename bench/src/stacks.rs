@@ -192,9 +192,21 @@ impl Stack {
 
     /// The process ids whose CPU time is this stack's.
     pub fn pids(&self) -> Vec<u32> {
-        let mut pids = vec![self.front.pid(), self.back.pid()];
+        let mut pids = self.front_pids();
+        pids.push(self.back.pid());
+        pids
+    }
+
+    /// The HTTP fronts' process ids: the gateway (and a second one) or Webdis.
+    pub fn front_pids(&self) -> Vec<u32> {
+        let mut pids = vec![self.front.pid()];
         pids.extend(self.second.as_ref().map(Server::pid));
         pids
+    }
+
+    /// The backend's process id: Tarantool or Redis.
+    pub fn back_pid(&self) -> u32 {
+        self.back.pid()
     }
 
     /// Stores `key-0`..`key-{N-1}` and checks that the last one reads back.

@@ -212,6 +212,7 @@ pub fn render(
             .collect();
         let _ = writeln!(t, "| {} | {} |{cells}", g.first.label, server_of(g.first));
     }
+    t.push_str(&crate::cpu_split::markdown(groups));
     t.push_str(&crate::targets::markdown(targets));
     t
 }
