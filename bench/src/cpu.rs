@@ -191,6 +191,13 @@ pub struct CpuTime {
     pub system_s: f64,
 }
 
+impl CpuTime {
+    /// User and kernel time together.
+    pub fn total(self) -> f64 {
+        self.user_s + self.system_s
+    }
+}
+
 /// What happened between two snapshots.
 pub struct Usage {
     /// CPU of the front servers asked for (kv-gateway, Webdis).
@@ -201,13 +208,6 @@ pub struct Usage {
     /// hypervisor, in % of all `cores`. Processes that ended in between are
     /// not seen.
     pub other_pct: f64,
-}
-
-impl Usage {
-    /// CPU seconds of all the servers asked for.
-    pub fn server_cpu_s(&self) -> f64 {
-        self.front.user_s + self.front.system_s + self.back.user_s + self.back.system_s
-    }
 }
 
 /// Usage between `a` and `b` of the servers `front` and `back` (some of the

@@ -83,7 +83,6 @@ mod tests {
                 user_s: 0.5,
                 system_s: 0.25,
             },
-            server_cpu_s: front_user_s + 1.75,
             check: "ok".into(),
             ..Row::default()
         };

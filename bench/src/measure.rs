@@ -212,11 +212,10 @@ impl Bench {
             self.cores,
         );
         row.take_result(&std::fs::read_to_string(&out).unwrap_or_default());
-        row.server_cpu_s = usage.server_cpu_s();
         row.front = usage.front;
         row.back = usage.back;
         row.server_busy_pct = if row.duration_s > 0.0 {
-            100.0 * row.server_cpu_s / (row.duration_s * self.server_cpus.len() as f64)
+            100.0 * row.server_cpu_s() / (row.duration_s * self.server_cpus.len() as f64)
         } else {
             f64::NAN
         };

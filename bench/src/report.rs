@@ -232,6 +232,7 @@ pub fn write(dir: &Path, font: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::CpuTime;
 
     fn row(id: &str, target: &str, round: u32, rps: f64, cpu_s: f64) -> Row {
         Row {
@@ -242,7 +243,10 @@ mod tests {
             mode: "peak".into(),
             requests: (rps * 10.0) as u64,
             rps,
-            server_cpu_s: cpu_s,
+            front: CpuTime {
+                user_s: cpu_s,
+                system_s: 0.0,
+            },
             check: "ok".into(),
             ..Row::default()
         }

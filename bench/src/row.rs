@@ -33,10 +33,8 @@ pub struct Row {
     pub max_ms: f64,
     pub unexpected: u64,
     pub socket_errors: u64,
-    /// utime+stime of the stack's processes over the run, seconds.
-    pub server_cpu_s: f64,
-    /// Of that, the HTTP front's (gateway or Webdis) and the backend's
-    /// (Tarantool or Redis), each in user space and in the kernel.
+    /// CPU seconds over the run of the HTTP front (gateway or Webdis) and of
+    /// the backend (Tarantool or Redis), each in user space and in the kernel.
     pub front: CpuTime,
     pub back: CpuTime,
     /// That CPU in % of the server CPUs over the measured duration.
@@ -48,9 +46,14 @@ pub struct Row {
 }
 
 impl Row {
+    /// utime+stime of the stack's processes over the run, seconds.
+    pub fn server_cpu_s(&self) -> f64 {
+        self.front.total() + self.back.total()
+    }
+
     /// Server CPU per request, microseconds.
     pub fn cpu_us_per_req(&self) -> f64 {
-        self.us_per_req(self.server_cpu_s)
+        self.us_per_req(self.server_cpu_s())
     }
 
     /// CPU seconds per request, in microseconds.
@@ -124,7 +127,7 @@ impl Row {
             self.max_ms,
             self.unexpected,
             self.socket_errors,
-            self.server_cpu_s,
+            self.server_cpu_s(),
             self.cpu_us_per_req(),
             self.server_busy_pct,
             self.other_cpu_pct,
@@ -162,8 +165,7 @@ impl Row {
             max_ms: num(f[13]),
             unexpected: int(f[14]),
             socket_errors: int(f[15]),
-            server_cpu_s: num(f[16]),
-            // f[17], CPU per request, is derived.
+            // f[16] and f[17], server CPU and CPU per request, are derived.
             server_busy_pct: num(f[18]),
             other_cpu_pct: num(f[19]),
             front: CpuTime {
@@ -192,7 +194,7 @@ mod tests {
         );
         assert_eq!((row.requests, row.rps, row.p99_ms), (1000, 500.0, 2.5));
         assert!(row.ok());
-        row.server_cpu_s = 0.02;
+        row.front.user_s = 0.02;
         assert!((row.cpu_us_per_req() - 20.0).abs() < 1e-9);
 
         let mut bad = Row::default();
@@ -213,7 +215,6 @@ mod tests {
             role: "gateway".into(),
             tool: "wrk".into(),
             mode: "peak".into(),
-            server_cpu_s: 1.5,
             front: CpuTime {
                 user_s: 0.5,
                 system_s: 0.25,
@@ -229,7 +230,7 @@ mod tests {
         let back = Row::from_csv(&row.to_csv()).unwrap();
         assert_eq!(back.label, "GET; existing");
         assert_eq!(
-            (back.requests, back.rps, back.server_cpu_s),
+            (back.requests, back.rps, back.server_cpu_s()),
             (100000, 20000.0, 1.5)
         );
         assert_eq!((back.front, back.back), (row.front, row.back));

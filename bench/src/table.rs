@@ -220,6 +220,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::CpuTime;
     use crate::report::{comparisons, groups};
 
     #[test]
@@ -244,7 +245,10 @@ mod tests {
             requests: (rps * 5.0) as u64,
             duration_s: 5.0,
             rps,
-            server_cpu_s: 1.0,
+            front: CpuTime {
+                user_s: 1.0,
+                system_s: 0.0,
+            },
             check: "ok".into(),
             ..Row::default()
         };
