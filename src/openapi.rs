@@ -45,7 +45,6 @@ use rules::Rules;
 #[openapi(
     paths(
         kv_paths::create_record,
-        kv_paths::create_record_slash,
         kv_paths::list_records,
         kv_paths::delete_by_prefix,
         key_paths::get_record,

@@ -43,35 +43,6 @@ pub(super) const BAD_WRITE: &str = "`invalid request body` (empty, not JSON, not
 )]
 pub fn create_record() {}
 
-/// Create a record (`/kv/`)
-///
-/// The same as `POST /kv`, for clients of other key-value HTTP APIs. Like
-/// every response under `/kv/`, it carries `Accept-Patch`.
-#[utoipa::path(
-    post,
-    path = "/kv/",
-    tag = "kv",
-    operation_id = "createRecordSlash",
-    params(("ttl" = Option<u64>, Query, nullable = false, minimum = 1, description = TTL)),
-    request_body(content = CreateRequest, content_type = "application/json"),
-    responses(
-        (status = 200, response = inline(Created)),
-        (status = 400, description = BAD_WRITE, body = Error,
-            example = json!({"error": "invalid request body",
-                "detail": "value must be a JSON object"})),
-        (status = 408, response = inline(RequestTimeout)),
-        (status = 409, description = "`key already exists` (the stored value is unchanged), \
-            or `field value already taken` with the unique `field`.", body = Error,
-            example = json!({"error": "key already exists"})),
-        (status = 413, response = inline(PayloadTooLarge)),
-        (status = 429, response = inline(TooManyRequests)),
-        (status = 500, response = inline(InternalError)),
-        (status = 503, response = inline(StorageUnavailable)),
-        (status = 507, response = inline(InsufficientStorage)),
-    )
-)]
-pub fn create_record_slash() {}
-
 /// List keys, or find records by fields
 ///
 /// A page of keys in ascending byte order; every parameter is optional and

@@ -1,9 +1,10 @@
 //! What holds for whole groups of operations, applied to the document once
 //! rather than repeated in each declaration: the API-wide description,
-//! `Accept-Patch` on every `/kv/{key}` response, `X-Request-Id` on every
-//! request and response, and no body on `HEAD`.
+//! `POST /kv/` as the twin of `POST /kv`, `Accept-Patch` on every `/kv/{key}`
+//! response, `X-Request-Id` on every request and response, and no body on
+//! `HEAD`.
 
-use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{HttpMethod, Operation, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::{ObjectBuilder, OpenApi, RefOr, Required, Response, Schema, Type};
 use utoipa::Modify;
 
@@ -46,6 +47,7 @@ pub struct Rules;
 impl Modify for Rules {
     fn modify(&self, openapi: &mut OpenApi) {
         openapi.info.description = Some(DESCRIPTION.to_owned());
+        add_create_slash(openapi);
         if let Some(components) = &mut openapi.components {
             add_header(components.responses.values_mut(), Header::RequestId);
         }
@@ -78,6 +80,30 @@ impl Modify for Rules {
             }
         }
     }
+}
+
+/// `POST /kv/`: the operation of `POST /kv` under its own id, so the two can
+/// never be documented apart (its `Accept-Patch` comes with the `/kv/` rule).
+fn add_create_slash(openapi: &mut OpenApi) {
+    let Some(mut create) = openapi
+        .paths
+        .paths
+        .get("/kv")
+        .and_then(|item| item.post.clone())
+    else {
+        return;
+    };
+    create.operation_id = Some("createRecordSlash".into());
+    create.summary = Some("Create a record (`/kv/`)".into());
+    create.description = Some(
+        "The same as `POST /kv`, for clients of other key-value HTTP APIs. Like\n\
+         every response under `/kv/`, it carries `Accept-Patch`."
+            .into(),
+    );
+    openapi
+        .paths
+        .paths
+        .insert("/kv/".into(), PathItem::new(HttpMethod::Post, create));
 }
 
 /// `X-Request-Id`: optional on the request, always on the response.
